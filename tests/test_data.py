@@ -117,3 +117,10 @@ def test_floats_and_batches():
 
 def test_parse_idx_rejects_garbage():
     with pytest.raises(ValueError, match='IDX'): parse_idx(b'\x01\x02\x03\x04' + b'\0'*8)
+
+def test_dls_use_no_workers_under_tests(monkeypatch):
+    monkeypatch.setenv('IN_TEST', '1')
+    dl_train, dl_test = get_dls(bs=32, num_workers=2)
+    assert dl_train.num_workers == 0 and dl_test.num_workers == 0
+    xb, yb = next(iter(dl_train))
+    assert xb.shape == (32, 1, 28, 28) and -1 <= xb.min() and xb.max() <= 1 and yb.dtype == torch.long
