@@ -1,0 +1,49 @@
+"The shipped weights and the command line, used from outside the notebooks."
+import json, subprocess, sys
+import pytest, torch
+from minidiff.core import weights_path, load_weights
+from minidiff.noise import make_schedule, add_noise
+from minidiff.denoiser import UNet, UNetConfig, load_denoiser, predict_noise
+from minidiff.judge import load_judge, Judge, JudgeConfig
+
+SHIPPED = ['judge', 'denoiser']
+
+@pytest.mark.parametrize('name', SHIPPED)
+def test_shipped_weights_load_safely(name):
+    obj = torch.load(weights_path(name), map_location='cpu', weights_only=True)  # refuses anything that could run code
+    assert {'config', 'state_dict', 'meta'} <= set(obj)
+    meta = obj['meta']
+    assert meta['recipe'].startswith(f'minidiff train {name}') and meta['wall_seconds'] > 0
+
+def test_shipped_judge_is_accurate():
+    assert load_judge(device='cpu').meta['test_accuracy'] >= 0.993
+
+def test_weights_mismatch_is_clear():
+    with pytest.raises(RuntimeError, match='does not match UNet'): load_weights('judge', UNet, UNetConfig, 'cpu')
+    with pytest.raises(FileNotFoundError, match='minidiff train nothing'): load_weights('nothing')
+
+def test_denoiser_bad_input():
+    model, sched = load_denoiser(device='cpu'), make_schedule()
+    x = torch.zeros(2, 1, 28, 28)
+    assert predict_noise(model, x, 10, sched).shape == x.shape
+    with pytest.raises(ValueError, match=r'expected shape \[N,1,28,28\]'): predict_noise(model, torch.zeros(2, 3, 28, 28), 10, sched)
+    with pytest.raises(ValueError, match=r'Steps must be in \[0, 999\]'): predict_noise(model, x, -1, sched)
+    with pytest.raises(ValueError, match='Unknown schedule'): make_schedule('quadratic')
+    with pytest.raises(ValueError, match='one step per image'): add_noise(x, torch.tensor([1, 2, 3]), sched)
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, '-c', 'from minidiff.cli import main; main()', *args], capture_output=True, text=True, timeout=600)
+
+def test_cli_evaluate_json():
+    r = run_cli('evaluate', 'denoiser', '--n', '64', '--steps', '4', '--json')
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert {'fid', 'floor', 'fid_ratio', 'seconds_per_1000', 'n', 'steps'} <= set(res) and res['n'] == 64
+
+@pytest.mark.parametrize('args,msg', [(['evaluate', 'missing.pt'], 'No weights at'),
+                                      (['evaluate', 'denoiser', '--steps', '0'], 'steps must be an integer'),
+                                      (['evaluate', 'denoiser', '--n', '-3'], 'n must be a positive integer')])
+def test_cli_errors(args, msg):
+    r = run_cli(*args)
+    assert r.returncode == 2 and msg in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr
