@@ -9,14 +9,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 from .core import default_device, save_weights, weights_path
-from . import denoiser, judge
+from . import denoiser, judge, autoencoder
 from .evaluate import evaluate
 from .conditional import load_conditional, generate_digits
 from .samplers import SAMPLERS
 
 # %% auto #0
-__all__ = ['TRAINERS', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd', 'train', 'parser', 'generate_cmd',
-           'evaluate_cmd', 'main']
+__all__ = ['TRAINERS', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd', 'train_autoencoder_cmd',
+           'train_autoencoder_plain_cmd', 'train', 'parser', 'generate_cmd', 'evaluate_cmd', 'main']
 
 # %% ../nbs/90_cli.ipynb #a1fbd6f9
 def _curve(losses:list, every:int=50)->list:
@@ -55,7 +55,26 @@ def train_judge_cmd(a, argv):
     return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, test_accuracy=round(hist['test_accuracy'], 4),
                                 bf16=hist['bf16'], loss_curve=_curve(hist['losses']), train_config=str(asdict(tcfg)))
 
-TRAINERS = {'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd}
+def _train_ae(a, argv, variational:bool=True):
+    "Train an autoencoder by the course's recipe, then measure its reconstructions with the judge."
+    d = autoencoder.AETrainConfig()
+    tcfg = autoencoder.AETrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed, kl=d.kl if variational else 0.)
+    mcfg = autoencoder.AEConfig(variational=variational)
+    model, hist = autoencoder.train_autoencoder(mcfg, tcfg)
+    rep = autoencoder.reconstruction_report(model)
+    return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'],
+                                scale=round(hist['scale'], 5), **rep, loss_curve=_curve(hist['mse']), train_config=str(asdict(tcfg)))
+
+def train_autoencoder_cmd(a, argv):
+    "Train the autoencoder (a VAE with a small KL term) that the latent pipeline uses."
+    return _train_ae(a, argv)
+
+def train_autoencoder_plain_cmd(a, argv):
+    "Train the same autoencoder without the KL term, for the comparison in 08_autoencoder."
+    return _train_ae(a, argv, variational=False)
+
+TRAINERS = {'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd,
+            'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd}
 
 # %% ../nbs/90_cli.ipynb #74005e7a
 def train(a, argv):
@@ -80,16 +99,16 @@ def parser()->argparse.ArgumentParser:
     e.add_argument('model', help="a shipped model's name (denoiser) or a path to a .pt file")
     e.add_argument('--n', type=int, default=2000, help='digits to generate (default 2000)')
     e.add_argument('--steps', type=int, default=20, help='model evaluations per digit (default 20)')
-    e.add_argument('--sampler', default='ddim', choices=sorted(SAMPLERS))
+    e.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     e.add_argument('--seed', type=int, default=0)
-    e.add_argument('--guidance', type=float, default=3., help='guidance scale, for a model that takes a label')
+    e.add_argument('--guidance', type=float, default=1.5, help='guidance scale, for a model that takes a label (default 1.5)')
     e.add_argument('--json', action='store_true', help='print one JSON object')
     g = sub.add_parser('generate', help='generate digits into a PNG grid or a .pt tensor')
     g.add_argument('--digit', type=int, required=True, help='the digit to make, 0-9')
     g.add_argument('--n', type=int, default=16, help='how many (default 16)')
     g.add_argument('--steps', type=int, default=20, help='model evaluations per digit (default 20)')
-    g.add_argument('--guidance', type=float, default=3., help='classifier-free guidance scale (default 3)')
-    g.add_argument('--sampler', default='ddim', choices=sorted(SAMPLERS))
+    g.add_argument('--guidance', type=float, default=1.5, help='classifier-free guidance scale (default 1.5)')
+    g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
     g.add_argument('--model', default='conditional', help='shipped name or path of a digit-conditioned model')
     g.add_argument('-o', '--out', required=True, help='output: NAME.png (grid) or NAME.pt (float tensor [N,1,28,28] in [0,1])')

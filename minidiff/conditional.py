@@ -16,7 +16,7 @@ __all__ = ['Guided', 'check_guidance', 'check_digits', 'generate_digits', 'load_
 # %% ../nbs/07_conditional.ipynb #a832fae7
 class Guided(torch.nn.Module):
     "Wrap a label-conditioned noise predictor so `model(x, t)` returns the guided noise for fixed `labels` (Ho & Salimans 2022, eq. 6)."
-    def __init__(self, model:UNet, labels:torch.Tensor, guidance:float=3.):
+    def __init__(self, model:UNet, labels:torch.Tensor, guidance:float=1.5):
         super().__init__()
         self.model, self.labels, self.guidance, self.cfg = model, labels, float(guidance), model.cfg
     def forward(self, x, t, **kwargs):
@@ -47,8 +47,8 @@ def generate_digits(
     digits, # The digit to make (0-9) or one per image
     n:int|None=None, # How many (default: one per entry of `digits`, or 16 for a single digit)
     steps:int=20, # Model evaluations per digit (guidance doubles the batch, not the steps)
-    guidance:float=3., # Guidance scale w (1: plain conditional, 0: unconditional)
-    sampler:str='ddim', # A sampler from `minidiff.samplers.SAMPLERS`
+    guidance:float=1.5, # Guidance scale w (1: plain conditional, 0: unconditional)
+    sampler:str='dpmpp_2m', # A sampler from `minidiff.samplers.SAMPLERS`
     seed:int|None=0, # Seed: the same seed gives the same digits
     **kwargs, # Passed to `generate`
 )->torch.Tensor:
@@ -57,7 +57,7 @@ def generate_digits(
     if n is None: n = 16 if torch.as_tensor(digits).ndim == 0 else len(digits)
     labels, g = check_digits(digits, n), check_guidance(guidance)
     dev = next(model.parameters()).device
-    bs = kwargs.pop('bs', 500)
+    bs = kwargs.pop('bs', 250)
     out = []
     for i in range(0, n, bs):  # guided wrappers hold their batch's labels
         gm = Guided(model, labels[i:i+bs].to(dev), g)

@@ -13,7 +13,7 @@ from .core import default_device, check_images, progress, set_seed, load_weights
 from .noise import NoiseSchedule, make_schedule, add_noise, check_steps
 
 # %% auto #0
-__all__ = ['timestep_embedding', 'UNetConfig', 'ResBlock', 'UNet', 'predict_noise', 'TrainConfig', 'EMA', 'lr_at',
+__all__ = ['timestep_embedding', 'UNetConfig', 'ResBlock', 'UpTo', 'UNet', 'predict_noise', 'TrainConfig', 'EMA', 'lr_at',
            'diffusion_loss', 'train_denoiser', 'time_training_step', 'load_denoiser', 'one_step_x0', 'denoise_views',
            'denoise_slider', 'one_step_errors']
 
@@ -32,7 +32,8 @@ def timestep_embedding(
 # %% ../nbs/03_denoiser.ipynb #98cc524e
 @dataclass
 class UNetConfig:
-    in_ch:int = 1             # image channels
+    in_ch:int = 1             # image channels (4 for the autoencoder's latents)
+    size:int = 28             # image side (7 for the autoencoder's latents)
     chs:tuple = (16, 32, 64)  # channels at each resolution (28, 14, 7 for MNIST)
     n_blocks:int = 1          # resnet blocks per resolution on the way down (one more on the way up)
     emb_dim:int = 128         # size of the noise-level embedding
@@ -56,6 +57,11 @@ class ResBlock(nn.Module):
         return h + self.skip(x)
 
 # %% ../nbs/03_denoiser.ipynb #93accb69
+class UpTo(nn.Module):
+    "Nearest-neighbour upsampling to the size of the skip it is about to meet: 7 -> 14 -> 28, or 2 -> 4 -> 7 on latents."
+    def forward(self, x, skip): return F.interpolate(x, size=skip.shape[-2:], mode='nearest')
+
+# %% ../nbs/03_denoiser.ipynb #36a65dba
 class UNet(nn.Module):
     "Predicts the noise in `x` at step `t` (and, with `n_classes`, given label `c`)."
     def __init__(self, cfg:UNetConfig=UNetConfig()):
@@ -72,7 +78,7 @@ class UNet(nn.Module):
         self.ups = nn.ModuleList()
         for i, c in reversed(list(enumerate(chs))):
             for _ in range(cfg.n_blocks + 1): self.ups.append(ResBlock(ni + skips.pop(), c, E, cfg.groups)); ni = c
-            if i > 0: self.ups.append(nn.Upsample(scale_factor=2, mode='nearest'))
+            if i > 0: self.ups.append(UpTo())
         self.norm_out, self.conv_out = nn.GroupNorm(min(cfg.groups, ni), ni), nn.Conv2d(ni, cfg.in_ch, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight); nn.init.zeros_(self.conv_out.bias)  # start by predicting zero noise
 
@@ -86,10 +92,10 @@ class UNet(nn.Module):
         h = self.conv_in(x); hs = [h]                                    # (B, chs[0], H, W)
         for m in self.downs: h = m(h, emb) if isinstance(m, ResBlock) else m(h); hs.append(h)
         for m in self.mid: h = m(h, emb)                                 # (B, chs[-1], H/4, W/4)
-        for m in self.ups: h = m(torch.cat([h, hs.pop()], 1), emb) if isinstance(m, ResBlock) else m(h)
+        for m in self.ups: h = m(torch.cat([h, hs.pop()], 1), emb) if isinstance(m, ResBlock) else m(h, hs[-1])
         return self.conv_out(F.silu(self.norm_out(h)))                   # (B, C, H, W)
 
-# %% ../nbs/03_denoiser.ipynb #c49137a1
+# %% ../nbs/03_denoiser.ipynb #175dbb60
 @torch.no_grad()
 def predict_noise(
     model:UNet, # A trained noise predictor
@@ -99,7 +105,7 @@ def predict_noise(
     c=None, # Labels [N] for a conditional model
 )->torch.Tensor:
     "The model's noise prediction for `xt` at step `t`, after checking shapes and steps."
-    check_images(xt, shape=(model.cfg.in_ch, 28, 28), lo=None, hi=None, name='xt')
+    check_images(xt, shape=(model.cfg.in_ch, model.cfg.size, model.cfg.size), lo=None, hi=None, name='xt')
     t = check_steps(t, len(xt), sched.T)
     dev = next(model.parameters()).device
     return model(xt.to(dev), t.to(dev), None if c is None else torch.as_tensor(c, device=dev)).float().cpu()
@@ -180,13 +186,13 @@ def train_denoiser(
     secs = time.perf_counter() - t0
     return ema.model, dict(losses=losses, seconds=secs, digits_per_s=seen/secs, steps=step, bf16=bf16)
 
-# %% ../nbs/03_denoiser.ipynb #191e5a86
+# %% ../nbs/03_denoiser.ipynb #4f6e2faf
 def time_training_step(cfg:UNetConfig=UNetConfig(), bs:int=128, bf16:bool=True, n:int=5, device=None)->float:
     "Digits per second over `n` training steps of a fresh model (after one warm-up step)."
     device = torch.device(device or default_device())
     model, sched = UNet(cfg).to(device), make_schedule()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
-    x = torch.randn(bs, cfg.in_ch, 28, 28, device=device).clamp(-1, 1)
+    x = torch.randn(bs, cfg.in_ch, cfg.size, cfg.size, device=device).clamp(-1, 1)
     def step():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): loss = diffusion_loss(model, x, sched)
         opt.zero_grad(); loss.backward(); opt.step()

@@ -20,9 +20,9 @@ def evaluate(
     model, # A noise predictor (`UNet`), or the name or path of saved weights
     n:int=2000, # Digits to generate
     steps:int=20, # Model evaluations per digit
-    sampler:str='ddim', # One of `SAMPLERS`
+    sampler:str='dpmpp_2m', # One of `SAMPLERS`
     seed:int=0, # Seed for the sampling noise
-    guidance:float=3., # Guidance scale, for a model that takes a label
+    guidance:float=1.5, # Guidance scale, for a model that takes a label
     judge=None, # The judge (default: the shipped one)
     disable:bool|None=None, # Hide progress bars
     **kwargs, # Passed to `generate`

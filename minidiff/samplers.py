@@ -4,9 +4,9 @@
 
 # %% ../nbs/06_samplers.ipynb #ba3c4398
 from __future__ import annotations
-import math, time
+import copy, math, time
 import torch
-from .core import default_device, progress, set_seed
+from .core import default_device, progress, set_seed, use_bf16
 from .noise import NoiseSchedule, make_schedule
 
 # %% auto #0
@@ -251,12 +251,13 @@ def generate(
     sampler:str='ddim', # One of `SAMPLERS`
     sched:NoiseSchedule|None=None, # Its schedule (default: the model's training schedule, cosine with 1,000 steps)
     seed:int|None=0, # Seed for the starting noise and any fresh noise (None: not seeded)
-    bs:int=500, # Digits per batch
+    bs:int=250, # Digits per batch
     callback=None, # Passed to the sampler
     disable:bool|None=None, # Hide progress bars
+    bf16:bool|None=None, # Run the model under bf16 autocast (default: on the CPU, where it is about twice as fast)
     **kwargs, # Passed to the sampler (extra_args, clip; eta for ddim; sigma_max for euler, heun, dpmpp_2m)
 )->torch.Tensor:
-    "`n` digits [n,C,28,28] in [-1, 1] from pure noise."
+    "`n` samples [n,C,size,size] from pure noise: digits in [-1, 1], or latents for a latent model."
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'n must be a positive integer; got {n!r}')
     if sampler not in SAMPLERS: raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
     sched = sched or make_schedule('cosine', 1000)
@@ -264,10 +265,13 @@ def generate(
     dev = next(model.parameters()).device
     g = torch.Generator(dev).manual_seed(seed) if seed is not None else None
     model.eval()
+    bf16 = use_bf16(dev, bf16)
+    if bf16: model = copy.deepcopy(model).to(torch.bfloat16)  # cast the weights once, not at every call under autocast
     out = []
     for i in range(0, n, bs):
-        x = torch.randn(min(bs, n-i), model.cfg.in_ch, 28, 28, device=dev, generator=g)
-        out.append(SAMPLERS[sampler](model, x, sched, steps, callback=callback, disable=disable, generator=g, **kwargs).cpu())
+        x = torch.randn(min(bs, n-i), model.cfg.in_ch, model.cfg.size, model.cfg.size, device=dev, generator=g)
+        with torch.autocast(dev.type, torch.bfloat16, enabled=bf16):  # the model in bf16; the samplers' own arithmetic stays fp32
+            out.append(SAMPLERS[sampler](model, x, sched, steps, callback=callback, disable=disable, generator=g, **kwargs).cpu())
     return torch.cat(out).clamp(-1, 1)
 
 # %% ../nbs/06_samplers.ipynb #fa7e2468

@@ -6,7 +6,7 @@ from minidiff.noise import make_schedule, add_noise
 from minidiff.denoiser import UNet, UNetConfig, load_denoiser, predict_noise
 from minidiff.judge import load_judge, Judge, JudgeConfig
 
-SHIPPED = ['judge', 'denoiser', 'conditional']
+SHIPPED = ['judge', 'denoiser', 'conditional', 'autoencoder', 'autoencoder_plain']
 
 @pytest.mark.parametrize('name', SHIPPED)
 def test_shipped_weights_load_safely(name):
@@ -30,6 +30,20 @@ def test_denoiser_bad_input():
     with pytest.raises(ValueError, match=r'Steps must be in \[0, 999\]'): predict_noise(model, x, -1, sched)
     with pytest.raises(ValueError, match='Unknown schedule'): make_schedule('quadratic')
     with pytest.raises(ValueError, match='one step per image'): add_noise(x, torch.tensor([1, 2, 3]), sched)
+
+def test_autoencoder_round_trip_and_bad_input():
+    from minidiff.autoencoder import load_autoencoder
+    from minidiff.data import load_mnist, digits_to_float
+    ae = load_autoencoder(device='cpu')
+    x = digits_to_float(load_mnist(verbose=False)[2][:64])
+    z = ae.encode(x)
+    assert z.shape == (64, 4, 7, 7) and 0.5 < z.std().item() < 2     # scaled to about unit variance
+    assert torch.nn.functional.mse_loss(ae.decode(z), x).item() < 0.05
+    assert ae.meta['accuracy_reconstructions'] >= ae.meta['accuracy_originals'] - 0.005
+    with pytest.raises(ValueError, match=r'expected shape \[N,1,28,28\]'): ae.encode(torch.zeros(2, 784))
+    with pytest.raises(TypeError, match='float tensor'): ae.encode(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r'latents: expected shape \[N,4,7,7\]'): ae.decode(torch.zeros(2, 4, 8, 8))
+    with pytest.raises(TypeError, match='float tensor'): ae.decode(torch.zeros(2, 4, 7, 7, dtype=torch.long))
 
 def run_cli(*args):
     return subprocess.run([sys.executable, '-c', 'from minidiff.cli import main; main()', *args], capture_output=True, text=True, timeout=600)
