@@ -9,14 +9,14 @@ from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 from .core import default_device, save_weights, weights_path
-from . import denoiser, judge, autoencoder
+from . import denoiser, judge, autoencoder, clip
 from .evaluate import evaluate
 from .conditional import load_conditional, generate_digits
 from .samplers import SAMPLERS
 
 # %% auto #0
 __all__ = ['TRAINERS', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd', 'train_autoencoder_cmd',
-           'train_autoencoder_plain_cmd', 'train', 'parser', 'generate_cmd', 'evaluate_cmd', 'main']
+           'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train', 'parser', 'generate_cmd', 'evaluate_cmd', 'main']
 
 # %% ../nbs/90_cli.ipynb #a1fbd6f9
 def _curve(losses:list, every:int=50)->list:
@@ -73,8 +73,16 @@ def train_autoencoder_plain_cmd(a, argv):
     "Train the same autoencoder without the KL term, for the comparison in 08_autoencoder."
     return _train_ae(a, argv, variational=False)
 
+def train_clip_cmd(a, argv):
+    "Train the contrastive text and image encoders on captioned digits, then measure zero-shot accuracy and the attribute check."
+    d = clip.ClipTrainConfig()
+    tcfg = clip.ClipTrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed)
+    model, hist = clip.train_clip(clip.ClipConfig(), tcfg)
+    return model, model.cfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, bf16=hist['bf16'], **clip.clip_report(model),
+                                     captioner=hist['captioner'], loss_curve=_curve(hist['losses'], 20), train_config=str(asdict(tcfg)))
+
 TRAINERS = {'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd,
-            'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd}
+            'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd, 'clip': train_clip_cmd}
 
 # %% ../nbs/90_cli.ipynb #74005e7a
 def train(a, argv):

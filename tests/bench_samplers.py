@@ -23,32 +23,38 @@ def main():
     p.add_argument('--guidances', default='1,1.25,2,3', help='other guidance scales for the conditional model, at DPM-Solver++ 20 steps')
     p.add_argument('--nfes', default='10,20,50,100')
     p.add_argument('--samplers', default='ddim,dpmpp_2m')
+    p.add_argument('--models', default='denoiser,conditional')
     p.add_argument('--out', default=str(Path(__file__).parent.parent/'nbs'/'figures'/'samplers.json'))
+    p.add_argument('--merge', action='store_true', help='add the rows to those already in --out (replacing any with the same model, sampler, evaluations and guidance)')
     a = p.parse_args()
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
     judge, rows = load_judge(), []
-    floors = {n: round(fid_floor(judge, n), 2) for n in (a.n, a.ddpm_n)}
-    runs = [(s, k, a.n) for s in a.samplers.split(',') for k in map(int, a.nfes.split(','))] + [('ddpm', 1000, a.ddpm_n)]
-    for name in ('denoiser', 'conditional'):
+    cmd = 'python tests/bench_samplers.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(a).items() if k not in ('out', 'merge'))
+    floors = {n: round(fid_floor(judge, n), 2) for n in (a.n, a.ddpm_n) if n}
+    runs = [(s, k, a.n) for s in a.samplers.split(',') for k in map(int, a.nfes.split(','))] + ([('ddpm', 1000, a.ddpm_n)] if a.ddpm_n else [])
+    for name in a.models.split(','):
         model = load_denoiser(name)
         for sampler, steps, n in runs:
             t0 = time.perf_counter()
             r = evaluate(model, n, steps, sampler, seed=0, guidance=a.guidance, judge=judge, disable=True)
             row = dict(model=name, sampler=sampler, evals=steps, n=n, fid=round(r['fid'], 2), floor=floors[n],
                        fid_ratio=round(r['fid']/floors[n], 2), class_accuracy=r.get('class_accuracy'),
-                       guidance=a.guidance if model.cfg.n_classes else None, seconds_per_1000=r['seconds_per_1000'])
+                       guidance=a.guidance if model.cfg.n_classes else None, seconds_per_1000=r['seconds_per_1000'], command=cmd)
             rows.append(row)
             print(json.dumps(row), f'({time.perf_counter() - t0:.0f} s)', flush=True)
-    for g in map(float, a.guidances.split(',')):
+    for g in (map(float, a.guidances.split(',')) if 'conditional' in a.models and a.guidances else []):
         r = evaluate(model, a.n, 20, 'dpmpp_2m', seed=0, guidance=g, judge=judge, disable=True)
         row = dict(model='conditional', sampler='dpmpp_2m', evals=20, n=a.n, fid=round(r['fid'], 2), floor=floors[a.n],
                    fid_ratio=round(r['fid']/floors[a.n], 2), class_accuracy=r['class_accuracy'], guidance=g,
-                   seconds_per_1000=r['seconds_per_1000'])
+                   seconds_per_1000=r['seconds_per_1000'], command=cmd)
         rows.append(row)
         print(json.dumps(row), flush=True)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    json.dump(dict(command='python tests/bench_samplers.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(a).items() if k != 'out'),
-                   torch=torch.__version__, threads=torch.get_num_threads(), rows=rows), open(out, 'w'), indent=1)
+    key = lambda r: (r['model'], r['sampler'], r['evals'], r['guidance'])
+    if a.merge and out.exists():
+        new = {key(r) for r in rows}
+        rows = [r for r in json.loads(out.read_text())['rows'] if key(r) not in new] + rows
+    json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), rows=rows), open(out, 'w'), indent=1)
     print(f'wrote {out}')
 
 if __name__ == '__main__': main()

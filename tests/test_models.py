@@ -6,7 +6,7 @@ from minidiff.noise import make_schedule, add_noise
 from minidiff.denoiser import UNet, UNetConfig, load_denoiser, predict_noise
 from minidiff.judge import load_judge, Judge, JudgeConfig
 
-SHIPPED = ['judge', 'denoiser', 'conditional', 'autoencoder', 'autoencoder_plain']
+SHIPPED = ['judge', 'denoiser', 'conditional', 'autoencoder', 'autoencoder_plain', 'clip']
 
 @pytest.mark.parametrize('name', SHIPPED)
 def test_shipped_weights_load_safely(name):
@@ -44,6 +44,20 @@ def test_autoencoder_round_trip_and_bad_input():
     with pytest.raises(TypeError, match='float tensor'): ae.encode(torch.zeros(2, 1, 28, 28, dtype=torch.uint8))
     with pytest.raises(ValueError, match=r'latents: expected shape \[N,4,7,7\]'): ae.decode(torch.zeros(2, 4, 8, 8))
     with pytest.raises(TypeError, match='float tensor'): ae.decode(torch.zeros(2, 4, 7, 7, dtype=torch.long))
+
+def test_clip_prompts_bad_input_and_figures():
+    import warnings
+    from minidiff.clip import load_clip, search
+    clip = load_clip(device='cpu')
+    assert clip.meta['zero_shot_the_number'] >= 0.97 and clip.meta['attribute_ink'] >= 0.8
+    e = clip.encode_text(['the number seven', ''])                         # the empty prompt is a valid text
+    assert e.shape == (2, clip.cfg.dim) and torch.allclose(e.norm(dim=1), torch.ones(2), atol=1e-5)
+    assert clip.tokenizer('a sevén ☃')[0].tolist().count(clip.tokenizer.unk) == 2   # unknown characters become <unk>
+    with pytest.warns(UserWarning, match='cut to'): clip.encode_text('seven ' * 20)  # too long: cut, with a warning
+    with pytest.raises(TypeError, match='Expected a string'): clip.encode_text(7)
+    with pytest.raises(TypeError, match='Expected a string'): clip.encode_text(['seven', b'seven'])
+    with pytest.raises(ValueError, match='k must be a positive integer'): search(clip, 'seven', torch.zeros(4, 1, 28, 28), 0)
+    with pytest.raises(ValueError, match=r'expected shape \[N,1,28,28\]'): clip.encode_images(torch.zeros(4, 28, 28))
 
 def run_cli(*args):
     return subprocess.run([sys.executable, '-c', 'from minidiff.cli import main; main()', *args], capture_output=True, text=True, timeout=600)
