@@ -203,7 +203,7 @@ def clip_loss(logits:torch.Tensor)->torch.Tensor:
 # %% ../nbs/09_clip.ipynb #f06e332f
 @dataclass
 class ClipTrainConfig:
-    epochs:float = 3         # passes over the 60,000 training digits
+    epochs:float = 5         # passes over the 60,000 training digits
     bs:int = 256             # batch size: every other digit in the batch is a negative
     lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
     warmup:float = 0.05      # share of the steps spent warming up
