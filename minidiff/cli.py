@@ -9,14 +9,15 @@ from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 from .core import default_device, save_weights, weights_path
-from . import denoiser, judge, autoencoder, clip
+from . import denoiser, judge, autoencoder, clip, latent
 from .evaluate import evaluate
 from .conditional import load_conditional, generate_digits
 from .samplers import SAMPLERS
 
 # %% auto #0
-__all__ = ['TRAINERS', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd', 'train_autoencoder_cmd',
-           'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train', 'parser', 'generate_cmd', 'evaluate_cmd', 'main']
+__all__ = ['TRAINERS', 'HALF', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd', 'train_autoencoder_cmd',
+           'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train_latent_cmd', 'train', 'parser', 'generate_cmd',
+           'evaluate_cmd', 'main']
 
 # %% ../nbs/90_cli.ipynb #a1fbd6f9
 def _curve(losses:list, every:int=50)->list:
@@ -81,8 +82,21 @@ def train_clip_cmd(a, argv):
     return model, model.cfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, bf16=hist['bf16'], **clip.clip_report(model),
                                      captioner=hist['captioner'], loss_curve=_curve(hist['losses'], 20), train_config=str(asdict(tcfg)))
 
+def train_latent_cmd(a, argv):
+    "Train the text-conditioned noise predictor on the shipped autoencoder's latents, reading the shipped text encoder."
+    d = latent.LatentTrainConfig()
+    tcfg = latent.LatentTrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed)
+    mcfg = latent.LatentConfig()
+    model, hist = latent.train_latent(mcfg, tcfg)
+    last = hist['losses'][-200:]
+    return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, final_loss=round(sum(last)/len(last), 5),
+                                digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'], loss_curve=_curve(hist['losses']),
+                                train_config=str(asdict(tcfg)))
+
 TRAINERS = {'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd,
-            'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd, 'clip': train_clip_cmd}
+            'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd, 'clip': train_clip_cmd,
+            'latent': train_latent_cmd}
+HALF = {'latent'}   # stored as float16 to keep the shipped weights small
 
 # %% ../nbs/90_cli.ipynb #74005e7a
 def train(a, argv):
@@ -90,7 +104,7 @@ def train(a, argv):
     out = Path(a.out) if a.out else weights_path(a.name)
     print(f'Training {a.name!r}; the weights go to {out}', file=sys.stderr)
     model, cfg, meta = TRAINERS[a.name](a, argv)
-    save_weights(model, out, cfg, **meta)
+    save_weights(model, out, cfg, half=a.name in HALF, **meta)
     print(f'saved {out} ({out.stat().st_size/1e6:.1f} MB); ' + ', '.join(f'{k}={v}' for k, v in meta.items() if k not in ('train_config', 'loss_curve')))
     return out
 

@@ -160,11 +160,13 @@ def save_weights(
     model:torch.nn.Module, # The trained model
     path, # Where to write (a `.pt` file)
     config=None, # The dataclass the model was built from
+    half:bool=False, # Store floats as float16: half the file; `load_weights` gives float32 back
     **meta, # What to record: recipe, wall time, figures (numbers and strings)
 ):
-    "Save a model's config, float32 weights and training record, atomically, in a file `torch.load(weights_only=True)` reads."
+    "Save a model's config, float32 (or float16) weights and training record, atomically, in a file `torch.load(weights_only=True)` reads."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().float().cpu() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
+    dt = torch.float16 if half else torch.float32
+    sd = {k: v.detach().to(dt).cpu() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
     obj = dict(config=_plain(asdict(config) if is_dataclass(config) else (config or {})), state_dict=sd, meta=_plain(meta))
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     torch.save(obj, tmp); os.replace(tmp, path)
