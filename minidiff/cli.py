@@ -125,25 +125,39 @@ def parser()->argparse.ArgumentParser:
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--guidance', type=float, default=1.5, help='guidance scale, for a model that takes a label (default 1.5)')
     e.add_argument('--json', action='store_true', help='print one JSON object')
-    g = sub.add_parser('generate', help='generate digits into a PNG grid or a .pt tensor')
-    g.add_argument('--digit', type=int, required=True, help='the digit to make, 0-9')
+    g = sub.add_parser('generate', help='generate digits from a prompt (or a digit) into a PNG grid or a .pt tensor')
+    g.add_argument('prompt', nargs='?', default=None, help='what to draw, e.g. "a thick seven" (the latent pipeline)')
+    g.add_argument('--digit', type=int, default=None, help='instead of a prompt: the digit 0-9, drawn by the pixel model of 07_conditional')
     g.add_argument('--n', type=int, default=16, help='how many (default 16)')
-    g.add_argument('--steps', type=int, default=20, help='model evaluations per digit (default 20)')
-    g.add_argument('--guidance', type=float, default=1.5, help='classifier-free guidance scale (default 1.5)')
+    g.add_argument('--steps', type=int, default=20, help='sampler steps (default 20)')
+    g.add_argument('--guidance', type=float, default=None, help='classifier-free guidance scale (default 1.75 for a prompt, 1.5 for --digit)')
+    g.add_argument('--negative', default=None, help='negative prompt: what to steer away from (default: the empty prompt)')
     g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
-    g.add_argument('--model', default='conditional', help='shipped name or path of a digit-conditioned model')
+    g.add_argument('--model', default=None, help='shipped name or path of the noise predictor (default: latent, or conditional with --digit)')
     g.add_argument('-o', '--out', required=True, help='output: NAME.png (grid) or NAME.pt (float tensor [N,1,28,28] in [0,1])')
     return p
 
+def _digits(a)->torch.Tensor:
+    "The digits `minidiff generate` asked for, [N,1,28,28] in [0, 1]: from the latent pipeline for a prompt, the pixel model for --digit."
+    from minidiff.core import from_pm1
+    if (a.prompt is None) == (a.digit is None): raise ValueError('say what to draw: a prompt such as "a thick seven", or --digit D (not both)')
+    if a.digit is not None:
+        g = 1.5 if a.guidance is None else a.guidance
+        return from_pm1(generate_digits(load_conditional(a.model or 'conditional'), a.digit, a.n, a.steps, g, a.sampler, seed=a.seed))
+    from minidiff.pipeline import LatentDiffusionPipeline
+    pipe = LatentDiffusionPipeline.from_pretrained(a.model or 'latent')
+    return pipe(a.prompt, a.steps, 1.75 if a.guidance is None else a.guidance, a.negative, a.seed, a.n, sampler=a.sampler)
+
 def generate_cmd(a):
-    "`minidiff generate --digit D -o OUT`: digits to a PNG grid (`.png`) or a float tensor [N,1,28,28] in [0, 1] (`.pt`)."
-    from minidiff.core import from_pm1, images_png
+    "`minidiff generate PROMPT -o OUT` (or `--digit D`): digits to a PNG grid (`.png`) or a float tensor [N,1,28,28] in [0, 1] (`.pt`)."
+    from minidiff.core import images_png
     out = Path(a.out)
     if out.suffix not in ('.png', '.pt'): raise ValueError(f'-o must end in .png (a grid) or .pt (a tensor); got {out.name!r}')
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK): raise ValueError(f'cannot write to {out.parent}/: not a writable folder')
     if a.n < 1: raise ValueError(f'n must be a positive integer; got {a.n}')
-    x = from_pm1(generate_digits(load_conditional(a.model), a.digit, a.n, a.steps, a.guidance, a.sampler, seed=a.seed))
+    if a.steps < 1: raise ValueError(f'steps must be a positive integer; got {a.steps}')
+    x = _digits(a).cpu()
     tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')  # no partial file if anything fails
     try:
         if out.suffix == '.pt': torch.save(x, tmp)
@@ -151,7 +165,7 @@ def generate_cmd(a):
         os.replace(tmp, out)
     finally:
         if tmp.exists(): tmp.unlink()
-    print(f'wrote {a.n} digits {a.digit} to {out}')
+    print(f'wrote {a.n} digits ' + (f'"{a.prompt}"' if a.prompt is not None else f'{a.digit}') + f' to {out}')
     return out
 
 def evaluate_cmd(a):

@@ -9,7 +9,6 @@ from pathlib import Path
 from dataclasses import asdict, fields, is_dataclass
 import torch
 import minidiff
-import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 # %% auto #0
@@ -86,6 +85,7 @@ def show_image(
     vmin=0., vmax=1., # Value range mapped to black and white (None: scale to the image)
 ):
     "Draw one image, without ticks."
+    import matplotlib.pyplot as plt   # here, not at the top: the command line never draws, and starts faster
     if ax is None: _, ax = plt.subplots(figsize=figsize)
     ax.imshow(_to_hw(im), cmap=cmap, vmin=vmin, vmax=vmax)
     ax.set_xticks([]); ax.set_yticks([])
@@ -108,6 +108,7 @@ def show_images(
     if n == 0: raise ValueError('show_images needs at least one image')
     if ncols is None: ncols = math.ceil(n/nrows) if nrows else (n if n <= 8 else math.ceil(math.sqrt(n)))
     if nrows is None: nrows = math.ceil(n/ncols)
+    import matplotlib.pyplot as plt
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*imsize, nrows*imsize*(1.2 if titles is not None else 1)), squeeze=False)
     for i, ax in enumerate(axs.flat):
         if i < n: show_image(ims[i], ax=ax, title=None if titles is None else titles[i], **kwargs)
@@ -205,15 +206,20 @@ def images_png(
     pad:int=2, # Gap between images, in pixels of the upscaled grid
 )->bytes:
     "A PNG of images in a grid, upscaled: what an `ipywidgets.Image` shows."
-    import io, torchvision
-    from PIL import Image
+    import io
+    from PIL import Image   # (torchvision's make_grid would do the tiling, but importing torchvision costs a second)
     ims = torch.as_tensor(ims).detach().float().cpu().clamp(0, 1)
     if ims.ndim == 3: ims = ims[None]
     ims = ims.repeat_interleave(scale, -1).repeat_interleave(scale, -2)
     n = len(ims); ncols = ncols or (n if n <= 8 else math.ceil(math.sqrt(n)))
-    grid = torchvision.utils.make_grid(ims, nrow=ncols, padding=pad, pad_value=0.5)
+    (c, h, w), nrows = ims.shape[1:], math.ceil(n/ncols)
+    grid = torch.full((c, pad + nrows*(h + pad), pad + ncols*(w + pad)), 0.5)   # grey gaps between the images
+    for i, im in enumerate(ims):
+        r, q = divmod(i, ncols)
+        grid[:, pad + r*(h + pad):pad + r*(h + pad) + h, pad + q*(w + pad):pad + q*(w + pad) + w] = im
+    arr = (grid*255).round().byte()
     buf = io.BytesIO()
-    Image.fromarray((grid.permute(1, 2, 0)*255).round().byte().numpy()).save(buf, format='PNG')
+    Image.fromarray(arr[0].numpy() if c == 1 else arr.permute(1, 2, 0).numpy()).save(buf, format='PNG')
     return buf.getvalue()
 
 # %% ../nbs/00_core.ipynb #5f63cd05

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_latent.ipynb #2269778b
 from __future__ import annotations
-import math, random, time
+import math, random, string, time
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -17,7 +17,7 @@ from .clip import Clip, Captioner, load_clip, _write
 
 # %% auto #0
 __all__ = ['CrossAttention', 'LatentConfig', 'TextBlock', 'LatentUNet', 'prompt_features', 'encode_prompts', 'encode_dataset',
-           'LatentTrainConfig', 'train_latent', 'load_latent']
+           'add_filler', 'LatentTrainConfig', 'train_latent', 'load_latent']
 
 # %% ../nbs/10_latent.ipynb #0cf0ecb3
 class CrossAttention(nn.Module):
@@ -114,20 +114,30 @@ def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
         stds.append(((0.5*logvar).exp()*ae.scale if logvar is not None else torch.zeros_like(mean)).cpu())
     return torch.cat(means), torch.cat(stds)
 
-# %% ../nbs/10_latent.ipynb #c570a1ee
+# %% ../nbs/10_latent.ipynb #3ca70515
+def add_filler(caption:str, rng:random.Random, p:float=0.5)->str:
+    "With probability `p`, one or two made-up words (2-8 random letters) inserted at random places in a non-empty `caption`."
+    if not caption or rng.random() >= p: return caption
+    words = caption.split()
+    for _ in range(rng.randint(1, 2)):
+        words.insert(rng.randint(0, len(words)), ''.join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8))))
+    return ' '.join(words)
+
+# %% ../nbs/10_latent.ipynb #108cca40
 @dataclass
 class LatentTrainConfig:
-    epochs:float = 10        # passes over the 60,000 training digits
+    epochs:float = 12        # passes over the 60,000 training digits
     bs:int = 128             # batch size
     lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
     warmup:float = 0.02      # share of the steps spent warming up
     ema:float = 0.999        # decay of the EMA of the weights
     p_uncond:float = 0.1     # how often the caption is replaced by the empty prompt (for guidance)
+    p_filler:float = 0.5     # how often one or two made-up words are slipped into the caption
     bf16:bool|None = None    # bf16 autocast; None: on the CPU, where it is faster
     seed:int = 0             # seed for the run and the captions
     max_steps:int|None = None # stop early after this many steps (quick runs)
 
-# %% ../nbs/10_latent.ipynb #3ca70515
+# %% ../nbs/10_latent.ipynb #1e8edc65
 def train_latent(
     cfg:LatentConfig=LatentConfig(), # The model to build
     tcfg:LatentTrainConfig=LatentTrainConfig(), # How to train it
@@ -154,7 +164,7 @@ def train_latent(
         for idx in torch.randperm(len(x)).split(tcfg.bs):
             if step >= total or len(idx) < tcfg.bs: break
             for g in opt.param_groups: g['lr'] = lr_at(step, total, tcfg.lr, tcfg.warmup)
-            caps = ['' if rng.random() < tcfg.p_uncond else _write(desc[i], rng) for i in idx.tolist()]
+            caps = ['' if rng.random() < tcfg.p_uncond else add_filler(_write(desc[i], rng), rng, tcfg.p_filler) for i in idx.tolist()]
             c = prompt_features(clip, clip.tokenizer(caps).to(device))
             z = (mean[idx] + std[idx]*torch.randn_like(std[idx])).to(device)   # a sample from each posterior
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): loss = diffusion_loss(model, z, sched, c)

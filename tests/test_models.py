@@ -6,7 +6,7 @@ from minidiff.noise import make_schedule, add_noise
 from minidiff.denoiser import UNet, UNetConfig, load_denoiser, predict_noise
 from minidiff.judge import load_judge, Judge, JudgeConfig
 
-SHIPPED = ['judge', 'denoiser', 'conditional', 'autoencoder', 'autoencoder_plain', 'clip']
+SHIPPED = ['judge', 'denoiser', 'conditional', 'autoencoder', 'autoencoder_plain', 'clip', 'latent']
 
 @pytest.mark.parametrize('name', SHIPPED)
 def test_shipped_weights_load_safely(name):

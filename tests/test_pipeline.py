@@ -1,0 +1,79 @@
+"The latent pipeline and `minidiff generate PROMPT`, used from outside the notebooks."
+import subprocess, sys
+import pytest, torch
+from minidiff.core import WEIGHTS_DIR
+from minidiff.clip import digit_properties
+from minidiff.judge import load_judge, predict
+from minidiff.pipeline import LatentDiffusionPipeline
+
+@pytest.fixture(scope='module')
+def pipe(): return LatentDiffusionPipeline.from_pretrained(device='cpu')
+
+def test_prompts_are_followed(pipe):
+    prompts = ['a zero', 'the number 1', 'a handwritten two', 'a picture of the number 3', 'a sketch of a four',
+               'an image of a 5', 'the digit six', '7', 'a sketch of an 8', 'a tiny 9']
+    x = pipe(prompts, num_images_per_prompt=5, seed=0)
+    assert x.shape == (50, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    acc = (predict(load_judge(device='cpu'), x*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
+    assert acc >= 0.9, acc
+
+def test_thick_has_more_ink_than_thin(pipe):
+    ink = lambda p: digit_properties(pipe(p, num_images_per_prompt=20, seed=1)*2 - 1)['ink']
+    assert (ink('a thick three') > ink('a thin three')).float().mean() >= 0.8
+
+def test_seed_latents_negative_and_img2img(pipe):
+    a, z = pipe('a 4', num_images_per_prompt=3, seed=7, return_latents=True)
+    assert torch.equal(a, pipe('a 4', num_images_per_prompt=3, seed=7)) and z.shape == (3, 4, 7, 7)
+    assert not torch.equal(a, pipe('a 4', num_images_per_prompt=3, seed=8))
+    assert pipe('a 4', negative_prompt='a thin four', num_images_per_prompt=3).shape == (3, 1, 28, 28)
+    img = a[:1, 0]                                                   # [1,28,28] in [0, 1]
+    same = pipe('a 9', image=img, strength=0.)
+    assert torch.allclose(same, pipe.vae.decode(pipe.vae.encode(img[None]*2 - 1)).add(1).div(2), atol=1e-4)
+    assert pipe('a 9', image=img, strength=0.5, num_images_per_prompt=2).shape == (2, 1, 28, 28)
+
+def test_callback_sees_latents_and_digits(pipe):
+    seen = []
+    pipe('a 2', num_inference_steps=5, callback=seen.append)
+    assert [d['i'] for d in seen] == list(range(5))
+    assert seen[-1]['x0'].shape == (1, 4, 7, 7) and seen[-1]['image'].shape == (1, 1, 28, 28)
+
+@pytest.mark.parametrize('kw,err,msg', [
+    (dict(prompt=''), ValueError, 'empty'), (dict(prompt='   '), ValueError, 'empty'),
+    (dict(prompt='a curly seven'), ValueError, 'never learned'), (dict(prompt=['a 7', 3]), TypeError, 'expected a string'),
+    (dict(prompt='a 7', num_images_per_prompt=0), ValueError, 'at least 1'), (dict(prompt='a 7', num_images_per_prompt=1.5), ValueError, 'integer'),
+    (dict(prompt='a 7', num_inference_steps=0), ValueError, 'steps'), (dict(prompt='a 7', num_inference_steps=2.0), ValueError, 'steps'),
+    (dict(prompt='a 7', guidance_scale=float('nan')), ValueError, 'guidance'), (dict(prompt='a 7', sampler='plms'), ValueError, 'Unknown sampler'),
+    (dict(prompt='a 7', image=torch.rand(1, 28, 28), strength=-0.1), ValueError, 'strength'),
+    (dict(prompt='a 7', image=torch.rand(1, 28, 28), strength=1.01), ValueError, 'strength'),
+    (dict(prompt='a 7', image=torch.rand(3, 1, 28, 28)), ValueError, 'expected 1 digit or 1'),
+    (dict(prompt='a 7', image=torch.rand(1, 32, 32)), ValueError, 'expected shape'),
+])
+def test_bad_input(pipe, kw, err, msg):
+    with pytest.raises(err, match=msg): pipe(**kw)
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, '-c', 'from minidiff.cli import main; main()', *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+def test_cli_generate_prompt(tmp_path):
+    r = run_cli('generate', 'a thick seven', '--n', '16', '--steps', '20', '--guidance', '4', '--seed', '0', '-o', str(tmp_path/'seven.pt'))
+    assert r.returncode == 0, r.stderr
+    x = torch.load(tmp_path/'seven.pt', weights_only=True)
+    assert x.shape == (16, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert (predict(load_judge(device='cpu'), x*2 - 1) == 7).float().mean() >= 0.9
+    r = run_cli('generate', 'a thick seven', '--n', '16', '--seed', '0', '-o', str(tmp_path/'seven.png'))
+    assert r.returncode == 0 and (tmp_path/'seven.png').read_bytes()[:4] == b'\x89PNG'
+
+@pytest.mark.parametrize('args,msg', [(['', '--n', '2'], 'empty'), (['a curly seven'], 'never learned'),
+                                      (['a 7', '--n', '-1'], 'n must be a positive integer'), (['a 7', '--n', 'two'], 'invalid int'),
+                                      (['a 7', '--steps', '0'], 'steps must be a positive integer'), (['a 7', '--digit', '7'], 'not both')])
+def test_cli_generate_bad_input_leaves_no_file(tmp_path, args, msg):
+    r = run_cli('generate', *args, '-o', str(tmp_path/'out.png'))
+    assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+def test_cli_unwritable_output(tmp_path):
+    r = run_cli('generate', 'a 7', '-o', str(tmp_path/'missing'/'out.png'))
+    assert r.returncode == 2 and 'not a writable folder' in r.stderr
+
+def test_shipped_weights_fit_in_20_mb():
+    assert sum(f.stat().st_size for f in WEIGHTS_DIR.glob('*.pt')) <= 20e6
