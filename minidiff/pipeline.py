@@ -100,7 +100,7 @@ def __call__(
     sampler:str='dpmpp_2m', # One of `SAMPLERS`
     callback=None, # Called after every step with dict(i, t, sigma, x, x0, image): latents, their clean estimate and its decoded digit
     return_latents:bool=False, # Also return the final latents [N,4,7,7]
-    check_words:bool=True, # Refuse words and characters the text encoder never learned
+    check_words:bool=True, # Refuse words (and punctuation) the text encoder never learned
     disable:bool|None=None, # Hide the progress bar
 ):
     "Digits [N,1,28,28] in [0, 1] for `prompt` (N = prompts x `num_images_per_prompt`); with `return_latents`, (digits, latents)."
