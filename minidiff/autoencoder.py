@@ -115,9 +115,11 @@ class AETrainConfig:
     lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
     warmup:float = 0.02      # share of the steps spent warming up
     kl:float = 1e-3          # weight of the KL term (ignored by a plain autoencoder)
-    bf16:bool|None = None    # bf16 autocast; None: on the CPU, where it is faster
+    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
     seed:int = 0             # seed for the whole run
     max_steps:int|None = None # stop early after this many steps (quick runs)
+    n_scale:int = 10_000     # training digits (a random sample) the latent scale is measured on
+    n_test:int|None = None   # test digits the final test MSE is measured on (None: all 10,000)
 
 def ae_loss(ae:Autoencoder, x:torch.Tensor, kl:float=1e-3)->tuple:
     "(loss, reconstruction MSE, KL per latent) on a batch of digits in [-1, 1]."
@@ -166,9 +168,9 @@ def train_autoencoder(
     ae.eval()
     secs = time.perf_counter() - t0
     x_tr = dl.dataset.tensors[0]
-    set_scale(ae, x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(0))[:10_000]])
+    set_scale(ae, x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(0))[:tcfg.n_scale]])
     with torch.no_grad():
-        x_te = test_dl.dataset.tensors[0]
+        x_te = test_dl.dataset.tensors[0][:tcfg.n_test]
         test_mse = sum(F.mse_loss(ae.decode(ae.encode(x_te[i:i+1000])).cpu(), x_te[i:i+1000], reduction='sum').item()
                        for i in range(0, len(x_te), 1000))/x_te.numel()
     return ae, dict(**hist, seconds=secs, digits_per_s=step*tcfg.bs/secs, steps=step, bf16=bf16, test_mse=test_mse, scale=ae.scale.item())
@@ -183,13 +185,22 @@ def reconstruct(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "Encode and decode digits [N,1,28,28] in [-1, 1], in batches."
     return torch.cat([ae.decode(ae.encode(x[i:i+bs])).cpu() for i in range(0, len(x), bs)])
 
-def reconstruction_report(ae:Autoencoder, judge=None, n:int=2000, seed:int=0)->dict:
+def reconstruction_report(
+    ae:Autoencoder, # The autoencoder to measure
+    judge=None, # The judge (default: the shipped one)
+    n:int=2000, # Digits in each FID (at most `n_test`)
+    seed:int=0, # Seed for the random samples of test digits
+    n_test:int|None=None, # Test digits to reconstruct and judge: a random sample (default: all 10,000)
+)->dict:
     "Test-set MSE, the judge's accuracy on originals and reconstructions, and FIDs at N=`n`, for `ae`."
     from minidiff.data import load_mnist, digits_to_float
     from minidiff.judge import load_judge, fid, fid_floor, predict
-    judge = judge or load_judge()
+    judge = judge or load_judge(device=ae.scale.device)
     _, _, x_te, y_te = load_mnist(verbose=False)
     x, y = digits_to_float(x_te), y_te.long()
+    if n_test is not None:
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))[:n_test]
+        x, y, n = x[keep], y[keep], min(n, n_test)
     rec = reconstruct(ae, x)
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
     acc = lambda im: (predict(judge, im) == y).float().mean().item()

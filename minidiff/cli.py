@@ -8,7 +8,7 @@ import argparse, datetime, os, platform, sys, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import torch
-from .core import default_device, save_weights, weights_path
+from .core import default_device, save_weights, weights_path, precision_report
 from . import denoiser, judge, autoencoder, clip, latent
 from .evaluate import evaluate
 from .conditional import load_conditional, generate_digits
@@ -26,9 +26,11 @@ def _curve(losses:list, every:int=50)->list:
 
 def _record(args, secs:float, **figures)->dict:
     "What a weights file records about the run that made it."
+    p = precision_report()
     return dict(recipe='minidiff ' + ' '.join(args), wall_seconds=round(secs, 1),
                 date=datetime.date.today().isoformat(), torch=torch.__version__,
-                machine=f'{platform.machine()}, {os.cpu_count()} cores, {default_device().type}', **figures)
+                machine=f"{platform.machine()}, {os.cpu_count()} cores, {p['device']}, CPU kind {p['cpu_capability']}"
+                        f"{' with native bf16' if p['native_bf16'] else ''}, {p['precision']}", **figures)
 
 def _train_unet(a, argv, n_classes:int=0):
     "Train a noise predictor by the course's recipe; `n_classes=10` also takes the digit (dropped 10% of the time)."
@@ -59,10 +61,11 @@ def train_judge_cmd(a, argv):
 def _train_ae(a, argv, variational:bool=True):
     "Train an autoencoder by the course's recipe, then measure its reconstructions with the judge."
     d = autoencoder.AETrainConfig()
-    tcfg = autoencoder.AETrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed, kl=d.kl if variational else 0.)
+    tcfg = autoencoder.AETrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed, kl=d.kl if variational else 0.,
+                                     n_test=a.eval_n)
     mcfg = autoencoder.AEConfig(variational=variational)
     model, hist = autoencoder.train_autoencoder(mcfg, tcfg)
-    rep = autoencoder.reconstruction_report(model)
+    rep = autoencoder.reconstruction_report(model, n_test=a.eval_n)
     return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'],
                                 scale=round(hist['scale'], 5), **rep, loss_curve=_curve(hist['mse']), train_config=str(asdict(tcfg)))
 
@@ -79,7 +82,7 @@ def train_clip_cmd(a, argv):
     d = clip.ClipTrainConfig()
     tcfg = clip.ClipTrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed)
     model, hist = clip.train_clip(clip.ClipConfig(), tcfg)
-    return model, model.cfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, bf16=hist['bf16'], **clip.clip_report(model),
+    return model, model.cfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, bf16=hist['bf16'], **clip.clip_report(model, n_test=a.eval_n),
                                      captioner=hist['captioner'], loss_curve=_curve(hist['losses'], 20), train_config=str(asdict(tcfg)))
 
 def train_latent_cmd(a, argv):
@@ -117,6 +120,7 @@ def parser()->argparse.ArgumentParser:
     t.add_argument('--epochs', type=float, default=None, help="passes over the training digits (default: the recipe's)")
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--out', default=None, help='where to save (default: the shipped weights file)')
+    t.add_argument('--eval-n', type=int, default=None, help='test digits for the figures measured after training (default: all 10,000)')
     e = sub.add_parser('evaluate', help='measure a model: FID, the floor, speed')
     e.add_argument('model', help="a shipped model's name (denoiser) or a path to a .pt file")
     e.add_argument('--n', type=int, default=2000, help='digits to generate (default 2000)')

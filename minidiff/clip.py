@@ -208,7 +208,7 @@ class ClipTrainConfig:
     lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
     warmup:float = 0.05      # share of the steps spent warming up
     wd:float = 0.01          # weight decay
-    bf16:bool|None = None    # bf16 autocast; None: on the CPU, where it is faster
+    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
     seed:int = 0             # seed for the run and the captions
     max_steps:int|None = None # stop early after this many steps (quick runs)
 
@@ -284,11 +284,18 @@ def attribute_check(clip:Clip, x:torch.Tensor, k:int=10)->dict:
     return dict(ink=sum(map(bool, ink))/10, slant=sum(map(bool, slant))/10)
 
 # %% ../nbs/09_clip.ipynb #ce7efeb3
-def clip_report(clip:Clip)->dict:
-    "Zero-shot test accuracy for several kinds of prompt, and `attribute_check`, on MNIST's 10,000 test digits."
+def clip_report(
+    clip:Clip, # The encoders to measure
+    n_test:int|None=None, # Test digits to use: a random sample (default: all 10,000)
+    seed:int=0, # Seed for the sample
+)->dict:
+    "Zero-shot test accuracy for several kinds of prompt, and `attribute_check`, on MNIST's test digits."
     from minidiff.data import load_mnist, digits_to_float
     _, _, x_te, y_te = load_mnist(verbose=False)
     x = digits_to_float(x_te)
+    if n_test is not None:
+        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n_test]
+        x, y_te = x[keep], y_te[keep]
     acc = lambda tps, numerals=False: round((zero_shot(clip, x, tps, numerals) == y_te).float().mean().item(), 4)
     return dict(zero_shot_the_number=acc(('the number {d}',)), zero_shot_numerals=acc(('the number {d}',), True),
                 zero_shot_held_out_templates=acc(HELD_OUT_TEMPLATES),

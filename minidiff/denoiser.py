@@ -120,7 +120,7 @@ class TrainConfig:
     ema:float = 0.999        # decay of the EMA of the weights
     schedule:str = 'cosine'  # noise schedule name
     T:int = 1000             # steps in the schedule
-    bf16:bool|None = None    # bf16 autocast; None: on the CPU, where it is faster
+    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
     p_uncond:float = 0.1     # with labels: how often the label is dropped (for guidance)
     seed:int = 0             # seed for the whole run
     max_steps:int|None = None # stop early after this many steps (quick runs)
@@ -187,9 +187,10 @@ def train_denoiser(
     return ema.model, dict(losses=losses, seconds=secs, digits_per_s=seen/secs, steps=step, bf16=bf16)
 
 # %% ../nbs/03_denoiser.ipynb #4f6e2faf
-def time_training_step(cfg:UNetConfig=UNetConfig(), bs:int=128, bf16:bool=True, n:int=5, device=None)->float:
-    "Digits per second over `n` training steps of a fresh model (after one warm-up step)."
+def time_training_step(cfg:UNetConfig=UNetConfig(), bs:int=128, bf16:bool|None=None, n:int=5, device=None)->float:
+    "Digits per second over `n` training steps of a fresh model (after one warm-up step), in the precision `use_bf16` picks unless `bf16` says."
     device = torch.device(device or default_device())
+    bf16 = use_bf16(device, bf16)
     model, sched = UNet(cfg).to(device), make_schedule()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     x = torch.randn(bs, cfg.in_ch, cfg.size, cfg.size, device=device).clamp(-1, 1)

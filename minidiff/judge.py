@@ -39,6 +39,12 @@ class Judge(nn.Module):
         self.register_buffer('ref_mu', torch.zeros(cfg.n_feat, dtype=torch.float64))
         self.register_buffer('ref_cov', torch.zeros(cfg.n_feat, cfg.n_feat, dtype=torch.float64))
 
+    def _apply(self, fn, *args, **kwargs):
+        "Move and cast the network as asked; the float64 reference statistics stay on the CPU (MPS has no float64)."
+        keep = {k: self._buffers.pop(k) for k in ('ref_mu', 'ref_cov')}
+        try: return super()._apply(fn, *args, **kwargs)
+        finally: self._buffers.update(keep)
+
     def features(self, x): return self.feat(self.convs(x))   # (B, n_feat)
     def forward(self, x): return self.head(self.features(x))  # (B, 10) logits
 
@@ -59,7 +65,7 @@ class JudgeTrainConfig:
     epochs:int = 4            # passes over the training digits
     bs:int = 128              # batch size
     lr:float = 3e-3           # peak learning rate (one-cycle)
-    bf16:bool|None = None     # bf16 autocast (default: on the CPU)
+    bf16:bool|None = None     # bf16 autocast; None: where it is fast (`use_bf16`)
     seed:int = 0
     max_steps:int|None = None # stop early (quick runs)
 
@@ -120,7 +126,7 @@ def _sqrtm_psd(a:torch.Tensor)->torch.Tensor:
 
 def frechet_distance(mu1, cov1, mu2, cov2)->float:
     "Fréchet distance between Gaussians N(mu1, cov1) and N(mu2, cov2) (Heusel et al. 2017, eq. 6)."
-    mu1, cov1, mu2, cov2 = (torch.as_tensor(a, dtype=torch.float64) for a in (mu1, cov1, mu2, cov2))
+    mu1, cov1, mu2, cov2 = (torch.as_tensor(a).detach().to('cpu', torch.float64) for a in (mu1, cov1, mu2, cov2))
     s1 = _sqrtm_psd(cov1)
     tr_covmean = torch.linalg.eigvalsh(s1 @ cov2 @ s1).clamp(min=0).sqrt().sum()
     return ((mu1 - mu2).pow(2).sum() + cov1.trace() + cov2.trace() - 2*tr_covmean).item()

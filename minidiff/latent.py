@@ -133,7 +133,7 @@ class LatentTrainConfig:
     ema:float = 0.999        # decay of the EMA of the weights
     p_uncond:float = 0.1     # how often the caption is replaced by the empty prompt (for guidance)
     p_filler:float = 0.5     # how often one or two made-up words are slipped into the caption
-    bf16:bool|None = None    # bf16 autocast; None: on the CPU, where it is faster
+    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
     seed:int = 0             # seed for the run and the captions
     max_steps:int|None = None # stop early after this many steps (quick runs)
 

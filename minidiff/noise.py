@@ -71,10 +71,10 @@ def add_noise(
     "Noise `x0` to step `t` in one jump (Ho et al. 2020, eq. 4); returns `(x_t, noise)`."
     if not (isinstance(x0, torch.Tensor) and x0.is_floating_point() and x0.ndim == 4):
         raise ValueError(f'x0: expected a float tensor [N,C,H,W], got {getattr(x0, "dtype", type(x0))} {list(getattr(x0, "shape", []))}')
-    t = check_steps(t, len(x0), sched.T).to(x0.device)
+    t = check_steps(t, len(x0), sched.T)
     if noise is None: noise = torch.randn_like(x0)
     elif noise.shape != x0.shape: raise ValueError(f'noise: expected shape {list(x0.shape)}, got {list(noise.shape)}')
-    ab = sched.alpha_bar.to(x0.device)[t].to(x0.dtype).view(-1, 1, 1, 1)
+    ab = sched.alpha_bar[t.cpu()].to(x0.dtype).to(x0.device).view(-1, 1, 1, 1)  # float64 cast on the CPU: MPS has no float64
     return ab.sqrt()*x0 + (1 - ab).sqrt()*noise, noise
 
 # %% ../nbs/02_noise.ipynb #a2ff0c83

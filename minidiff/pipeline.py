@@ -6,7 +6,7 @@
 from __future__ import annotations
 import copy, inspect, math, re
 import torch
-from .core import default_device, check_images, from_pm1, to_pm1, use_bf16
+from .core import default_device, check_images, from_pm1, to_pm1, use_bf16, progress
 from .noise import make_schedule, NoiseSchedule
 from .samplers import SAMPLERS, check_n_steps, t_to_sigma
 from .conditional import check_guidance
@@ -71,19 +71,25 @@ class LatentDiffusionPipeline:
         return cls(load_latent(unet, dev), load_autoencoder(vae, dev), load_clip(clip, dev), device=dev, bf16=bf16)
 
 # %% ../nbs/11_pipeline.ipynb #806266f2
-def _start(self, n:int, image, strength:float, steps:int, sampler:str, g):
-    "Starting latents, the sampler's extra arguments, the steps to run and the image's latents: pure noise, or `image` encoded and noised to `strength`."
-    noise = torch.randn(n, *self.vae.latent_shape, device=self.device, generator=g)
-    if image is None: return noise, {}, steps, None
+def _check_image(self, image, n:int, sampler:str)->torch.Tensor|None:
+    "The starting digits for image-to-image, checked: [1 or n,1,28,28] in [0, 1], with a sampler that can start part-way."
+    if image is None: return None
     if 'sigma_max' not in inspect.signature(SAMPLERS[sampler]).parameters:
         raise ValueError(f'image-to-image needs a sampler that starts from a chosen noise level (euler, heun, dpmpp_2m); got {sampler!r}')
-    image = check_images(image if image.ndim == 4 else image[None], lo=0., hi=1., name='image')
+    if isinstance(image, torch.Tensor) and image.ndim == 3: image = image[None]
+    image = check_images(image, lo=0., hi=1., name='image')
     if len(image) not in (1, n): raise ValueError(f'image: expected 1 digit or {n} (one per output), got {len(image)}')
+    return image
+
+def _start(self, noise:torch.Tensor, image, strength:float, steps:int):
+    "Starting latents, the sampler's extra arguments, the steps to run and the image's latents: the `noise`, or `image` encoded and noised to `strength`."
+    n = len(noise)
+    if image is None: return noise, {}, steps, None
     z0 = self.vae.encode(to_pm1(image.float())).expand(n, -1, -1, -1)                 # (n, 4, 7, 7)
     sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())       # the noise level strength reaches
     x = (z0 + sigma*noise)/math.sqrt(sigma**2 + 1)                                       # noised, at the model's scale
     return x, dict(sigma_max=sigma), max(1, round(steps*strength)), z0                 # fewer steps from a lower level, as diffusers does
-LatentDiffusionPipeline._start = _start
+LatentDiffusionPipeline._check_image, LatentDiffusionPipeline._start = _check_image, _start
 
 # %% ../nbs/11_pipeline.ipynb #d0a78afe
 @torch.no_grad()
@@ -102,6 +108,7 @@ def __call__(
     return_latents:bool=False, # Also return the final latents [N,4,7,7]
     check_words:bool=True, # Refuse words (and punctuation) the text encoder never learned
     disable:bool|None=None, # Hide the progress bar
+    batch_size:int=256, # Digits sampled at once: memory stays flat however many are asked for
 ):
     "Digits [N,1,28,28] in [0, 1] for `prompt` (N = prompts x `num_images_per_prompt`); with `return_latents`, (digits, latents)."
     prompts = check_prompts(prompt, check_words=check_words)
@@ -111,20 +118,33 @@ def __call__(
     w, strength = check_guidance(guidance_scale), _strength(strength)
     if sampler not in SAMPLERS: raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)): raise ValueError(f'seed must be an integer or None; got {seed!r}')
+    bs = _count(batch_size, 'batch_size')
     P = [p for p in prompts for _ in range(k)]
     N = [negs[0] if len(negs) == 1 else negs[i // k] for i in range(len(P))]
-    c = prompt_features(self.clip, self.clip.tokenizer(P + N).to(self.device))        # prompts and negatives: one pass
+    image = self._check_image(image, len(P), sampler)
     g = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
-    x, extra, steps, z0 = self._start(len(P), image, strength, steps, sampler, g)
-    if image is not None and strength == 0: z = z0                                     # nothing to do: the digit, round-tripped
-    else:
-        cb = None if callback is None else lambda d: callback({**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))})
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-            z = SAMPLERS[sampler](TextGuided(self._unet, c, w), x, self.sched, steps, callback=cb, disable=disable,
-                                  clip=None, generator=g, **extra).float()
-    out = from_pm1(self.vae.decode(z)).cpu()
-    return (out, z.cpu()) if return_latents else out
+    noise = torch.randn(len(P), *self.vae.latent_shape, device=self.device, generator=g)   # all at once: 784 bytes a digit
+    out, lat = torch.empty(len(P), 1, 28, 28), (torch.empty(len(P), *self.vae.latent_shape) if return_latents else None)
+    starts = range(0, len(P), bs)
+    for b in progress(starts, desc='batches', disable=True if len(starts) == 1 else disable):
+        sl = slice(b, b + bs)
+        z = self._sample(P[sl], N[sl], noise[sl], image if image is None or len(image) == 1 else image[sl], strength, steps, w, sampler, g,
+                         callback, disable if len(starts) == 1 else True)                 # (b, 4, 7, 7)
+        out[sl] = from_pm1(self.vae.decode(z)).cpu()
+        if return_latents: lat[sl] = z.cpu()
+    return (out, lat) if return_latents else out
 LatentDiffusionPipeline.__call__ = __call__
+
+def _sample(self, P:list, N:list, noise:torch.Tensor, image, strength:float, steps:int, w:float, sampler:str, g, callback, disable)->torch.Tensor:
+    "Final latents [len(P),4,7,7] for one batch of prompts `P` and negative prompts `N`."
+    c = prompt_features(self.clip, self.clip.tokenizer(P + N).to(self.device))        # prompts and negatives: one pass
+    x, extra, steps, z0 = self._start(noise, image, strength, steps)
+    if image is not None and strength == 0: return z0                                  # nothing to do: the digit, round-tripped
+    cb = None if callback is None else lambda d: callback({**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))})
+    with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
+        return SAMPLERS[sampler](TextGuided(self._unet, c, w), x, self.sched, steps, callback=cb, disable=disable,
+                                 clip=None, generator=g, **extra).float()
+LatentDiffusionPipeline._sample = _sample
 
 # %% ../nbs/11_pipeline.ipynb #8cfcea49
 def trajectory(pipe:LatentDiffusionPipeline, prompt:str, steps:int=10, every:int=1, **kwargs)->torch.Tensor:

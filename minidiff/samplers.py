@@ -43,16 +43,16 @@ def sample_ddim(
     if not (isinstance(eta, (int, float)) and 0 <= eta <= 1): raise ValueError(f'eta must be in [0, 1]; got {eta!r}')
     extra_args = extra_args or {}
     ts = timesteps(sched.T, steps).tolist()
-    ab = sched.alpha_bar.to(x.device)
+    ab = sched.alpha_bar.tolist()   # Python floats (double precision): no float64 tensor goes to a GPU
     for i in progress(range(len(ts)), desc='sampling', disable=disable):
         t, s = ts[i], (ts[i+1] if i+1 < len(ts) else -1)
-        ab_t, ab_s = ab[t], (ab[s] if s >= 0 else ab.new_tensor(1.))
+        ab_t, ab_s = ab[t], (ab[s] if s >= 0 else 1.)
         eps = model(x, torch.full((len(x),), t, device=x.device), **extra_args).float()
-        x0 = (x - (1 - ab_t).sqrt()*eps) / ab_t.sqrt()
+        x0 = (x - math.sqrt(1 - ab_t)*eps) / math.sqrt(ab_t)
         if clip is not None: x0 = x0.clamp(-clip, clip)
-        eps = (x - ab_t.sqrt()*x0) / (1 - ab_t).sqrt()   # the noise consistent with the (clipped) estimate
-        sigma = eta * ((1 - ab_s)/(1 - ab_t)).sqrt() * (1 - ab_t/ab_s).sqrt()
-        x = ab_s.sqrt()*x0 + (1 - ab_s - sigma**2).clamp(min=0).sqrt()*eps
+        eps = (x - math.sqrt(ab_t)*x0) / math.sqrt(1 - ab_t)   # the noise consistent with the (clipped) estimate
+        sigma = eta * math.sqrt((1 - ab_s)/(1 - ab_t)) * math.sqrt(1 - ab_t/ab_s)
+        x = math.sqrt(ab_s)*x0 + math.sqrt(max(0., 1 - ab_s - sigma**2))*eps
         if eta > 0 and s >= 0: x = x + sigma*torch.randn(x.shape, device=x.device, generator=generator)
         x = x.float()
         if callback is not None: callback(dict(i=i, t=t, sigma=sched.sigmas[t].item(), x=x, x0=x0))
@@ -254,7 +254,7 @@ def generate(
     bs:int=250, # Digits per batch
     callback=None, # Passed to the sampler
     disable:bool|None=None, # Hide progress bars
-    bf16:bool|None=None, # Run the model under bf16 autocast (default: on the CPU, where it is about twice as fast)
+    bf16:bool|None=None, # Run the model under bf16 autocast (default: where it is fast, see `use_bf16`)
     **kwargs, # Passed to the sampler (extra_args, clip; eta for ddim; sigma_max for euler, heun, dpmpp_2m)
 )->torch.Tensor:
     "`n` samples [n,C,size,size] from pure noise: digits in [-1, 1], or latents for a latent model."
