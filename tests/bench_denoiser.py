@@ -1,12 +1,12 @@
 """Benchmark the noise predictor: training throughput with and without bf16, and its one-step error at five noise levels.
 Run: python tests/bench_denoiser.py  (on an otherwise idle machine: other work on the CPU skews the speeds)"""
 import torch
-from minidiff.core import set_seed
+from minidiff.core import set_seed, precision_report
 from minidiff.data import load_mnist, digits_to_float
 from minidiff.noise import make_schedule
 from minidiff.denoiser import UNetConfig, load_denoiser, time_training_step, one_step_errors
 
-print(f'torch {torch.__version__}, {torch.get_num_threads()} threads')
+print(f'torch {torch.__version__}, {torch.get_num_threads()} threads;', precision_report('cpu'))
 for bs in (128,):
     fp32 = time_training_step(UNetConfig(), bs, bf16=False, n=10)
     bf16 = time_training_step(UNetConfig(), bs, bf16=True, n=10)

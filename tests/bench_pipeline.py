@@ -7,7 +7,7 @@ Writes nbs/figures/pipeline.json (shown in 11_pipeline) unless --out says otherw
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
-from minidiff.core import WEIGHTS_DIR
+from minidiff.core import WEIGHTS_DIR, precision_report
 from minidiff.pipeline import LatentDiffusionPipeline, adherence_report, thickness_check, time_pipeline
 
 p = argparse.ArgumentParser()
@@ -19,7 +19,9 @@ p.add_argument('--out', default=str(Path(__file__).parents[1]/'nbs/figures/pipel
 a = p.parse_args()
 
 res = dict(command='python tests/bench_pipeline.py ' + ' '.join(sys.argv[1:]),
-           machine=f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads')
+           machine=f'{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, '
+                   f"CPU kind {precision_report('cpu')['cpu_capability']}, native bf16 {precision_report('cpu')['native_bf16']}, "
+                   f"{precision_report('cpu')['precision']}")
 t0 = time.perf_counter()
 pipe = LatentDiffusionPipeline.from_pretrained(device='cpu')
 res['adherence'] = adherence_report(pipe, a.n, guidance=a.guidance)
