@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #a19342e6
 from __future__ import annotations
-import argparse, datetime, os, platform, sys, time
+import argparse, datetime, math, os, platform, sys, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import torch
@@ -52,7 +52,7 @@ def train_conditional_cmd(a, argv):
 
 def train_judge_cmd(a, argv):
     "Train the judge (the classifier whose features give FID)."
-    tcfg = judge.JudgeTrainConfig(epochs=int(a.epochs) if a.epochs is not None else judge.JudgeTrainConfig.epochs, seed=a.seed)
+    tcfg = judge.JudgeTrainConfig(epochs=a.epochs if a.epochs is not None else judge.JudgeTrainConfig.epochs, seed=a.seed)
     mcfg = judge.JudgeConfig()
     model, hist = judge.train_judge(mcfg, tcfg)
     return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, test_accuracy=round(hist['test_accuracy'], 4),
@@ -104,6 +104,9 @@ HALF = {'latent'}   # stored as float16 to keep the shipped weights small
 # %% ../nbs/90_cli.ipynb #74005e7a
 def train(a, argv):
     "`minidiff train NAME`: run NAME's recipe and save its weights."
+    if a.epochs is not None and not (math.isfinite(a.epochs) and a.epochs > 0):
+        raise ValueError(f'--epochs must be a positive number of passes over the training digits (fractions allowed, e.g. 0.5); got {a.epochs:g}')
+    if a.eval_n is not None and a.eval_n < 2: raise ValueError(f'--eval-n must be at least 2 test digits; got {a.eval_n}')
     out = Path(a.out) if a.out else weights_path(a.name)
     print(f'Training {a.name!r}; the weights go to {out}', file=sys.stderr)
     model, cfg, meta = TRAINERS[a.name](a, argv)

@@ -62,7 +62,7 @@ def augment(x:torch.Tensor, shift:float=2/28, rot:float=10., scale:float=0.1)->t
 # %% ../nbs/04_judge.ipynb #5a3de9cb
 @dataclass
 class JudgeTrainConfig:
-    epochs:int = 4            # passes over the training digits
+    epochs:float = 4          # passes over the training digits (fractions allowed)
     bs:int = 128              # batch size
     lr:float = 3e-3           # peak learning rate (one-cycle)
     bf16:bool|None = None     # bf16 autocast; None: where it is fast (`use_bf16`)
@@ -95,7 +95,7 @@ def train_judge(
     device = torch.device(device or default_device())
     dl = get_dls(tcfg.bs)[0]
     model, bf16 = Judge(cfg).to(device), use_bf16(device, tcfg.bf16)
-    total = tcfg.epochs*len(dl) if tcfg.max_steps is None else tcfg.max_steps
+    total = math.ceil(tcfg.epochs*len(dl)) if tcfg.max_steps is None else tcfg.max_steps
     opt = torch.optim.AdamW(model.parameters(), tcfg.lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, tcfg.lr, total_steps=total)
     losses, step, t0 = [], 0, time.perf_counter()

@@ -134,7 +134,9 @@ def main(argv=None):
     qual = quality(dev) if a.quality else None
     if a.out:
         from pathlib import Path
-        Path(a.out).write_text(json.dumps(dict(command='python tests/bench_precision.py ' + ' '.join(argv or sys.argv[1:]),
+        import os
+        env = {k: v for k, v in os.environ.items() if k in ('ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA', 'MINIDIFF_DEVICE', 'MINIDIFF_PRECISION')}
+        Path(a.out).write_text(json.dumps(dict(command='python tests/bench_precision.py ' + ' '.join(argv or sys.argv[1:]), env=env,
                                                machine=rep, rows=rows, worst_default_vs_best=worst, quality=qual), indent=1) + '\n')
         print(f'wrote {a.out}')
 

@@ -148,3 +148,13 @@ def test_nbdev_test_workers_share_the_cores(monkeypatch):
         monkeypatch.setattr(os, 'cpu_count', lambda: 16)
         assert core.share_cores_under_test() == 2                           # 16 cores, 8 workers
     finally: torch.set_num_threads(before)
+
+def test_bench_precision_workloads_run():
+    "Every workload the precision benchmark times builds and runs one step (in fp32, quick)."
+    import importlib.util, pathlib
+    spec = importlib.util.spec_from_file_location('bench_precision', pathlib.Path(__file__).parent/'bench_precision.py')
+    bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
+    ws = bench.training_workloads(torch.device('cpu'), bs=8)
+    assert {'denoiser', 'conditional', 'judge', 'autoencoder', 'clip', 'latent'} <= set(ws)
+    for name, w in ws.items():
+        if w is not None: w[1](False)()

@@ -11,7 +11,8 @@ it: scale the input, call the model, `step`. Beyond the schedulers' arguments we
   same cosine schedule, more digits), so that they measure the samplers; `test_stock_schedule` runs the unmodified
   schedule, with a tolerance that allows for it.
 - DPMSolverMultistepScheduler stores its timesteps as int64, truncating the fractional step of each Karras sigma; the
-  model is given the fractional step, computed by diffusers' own `_sigma_to_t` (as its Euler and Heun schedulers do).
+  model is given the fractional step: log sigma interpolated between the steps with NumPy's `interp` (what diffusers'
+  Euler and Heun schedulers compute internally; no private function of diffusers is called).
 - `set_begin_index(0)`: from the top of the schedule those truncated timesteps repeat (998, 998, 998, ...), and a
   scheduler that finds its place by looking its first timestep up takes the second match and silently skips a step.
 """
@@ -110,7 +111,7 @@ def run_diffusers(key, model, x, steps, eta=0., seed=None, exact_schedule=True):
     for i, t in enumerate(sch.timesteps):
         t_model = t
         if isinstance(sch, DPMSolverMultistepScheduler):   # the fractional step (module docstring)
-            t_model = torch.tensor(sch._sigma_to_t(sch.sigmas[i].numpy(), log_sigmas))
+            t_model = torch.tensor(np.interp(np.log(sch.sigmas[i].item()), log_sigmas, np.arange(len(log_sigmas))))
         eps = model(sch.scale_model_input(x, t), t_model.float().expand(len(x)))
         if key == 'ddim':   # the same fresh noise, in the order our sampler draws it (none after the last step)
             noise = torch.randn(x.shape, generator=g) if eta > 0 and i < len(sch.timesteps) - 1 else torch.zeros_like(x)
