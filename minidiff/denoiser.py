@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .core import default_device, check_images, progress, set_seed, load_weights, use_bf16
-from .noise import NoiseSchedule, make_schedule, add_noise, check_steps
+from .noise import NoiseSchedule, make_schedule, add_noise, check_steps, schedule_for
 
 # %% auto #0
 __all__ = ['timestep_embedding', 'UNetConfig', 'ResBlock', 'UpTo', 'UNet', 'predict_noise', 'TrainConfig', 'EMA', 'lr_at',
@@ -39,6 +39,8 @@ class UNetConfig:
     emb_dim:int = 128         # size of the noise-level embedding
     groups:int = 8            # groups in GroupNorm
     n_classes:int = 0         # labels the model can be told (0: unconditional); label n_classes means "none"
+    schedule:str = 'cosine'   # the noise schedule it is trained with, and sampled with (`schedule_for`)
+    T:int = 1000              # steps in that schedule
 
 # %% ../nbs/03_denoiser.ipynb #d2960c86
 class ResBlock(nn.Module):
@@ -118,8 +120,6 @@ class TrainConfig:
     lr:float = 3e-3          # peak learning rate (AdamW)
     warmup:float = 0.02      # share of the steps spent warming up the learning rate
     ema:float = 0.999        # decay of the EMA of the weights
-    schedule:str = 'cosine'  # noise schedule name
-    T:int = 1000             # steps in the schedule
     bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
     p_uncond:float = 0.1     # with labels: how often the label is dropped (for guidance)
     seed:int = 0             # seed for the whole run
@@ -165,7 +165,7 @@ def train_denoiser(
     if dl is None:
         from minidiff.data import get_dls
         dl = get_dls(tcfg.bs)[0]
-    sched, model = make_schedule(tcfg.schedule, tcfg.T), UNet(cfg).to(device)
+    sched, model = make_schedule(cfg.schedule, cfg.T), UNet(cfg).to(device)   # the model's config carries its schedule
     ema, bf16 = EMA(model, tcfg.ema), use_bf16(device, tcfg.bf16)
     opt = torch.optim.AdamW(model.parameters(), tcfg.lr, weight_decay=0.)
     total = math.ceil(tcfg.epochs*len(dl)) if tcfg.max_steps is None else tcfg.max_steps

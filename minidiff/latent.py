@@ -10,7 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .core import default_device, progress, set_seed, load_weights, use_bf16
-from .noise import make_schedule
+from .noise import make_schedule, schedule_for
 from .denoiser import ResBlock, UpTo, timestep_embedding, EMA, lr_at, diffusion_loss
 from .autoencoder import Autoencoder, load_autoencoder
 from .clip import Clip, Captioner, load_clip, _write
@@ -49,6 +49,8 @@ class LatentConfig:
     groups:int = 8           # groups in GroupNorm
     ctx_dim:int = 64         # width of the text encoder's token features
     heads:int = 4            # attention heads
+    schedule:str = 'cosine'  # the noise schedule it is trained with, and sampled with (`schedule_for`)
+    T:int = 1000             # steps in that schedule
 
 class TextBlock(nn.Module):
     "A resnet block, then cross-attention to the prompt."
@@ -155,7 +157,7 @@ def train_latent(
     if data is None: x_tr, y_tr = load_mnist(verbose=False)[:2]; data = (digits_to_float(x_tr), y_tr)
     x, y_tr = data
     desc, (mean, std) = Captioner.fit(x, y_tr).describe(x, y_tr), encode_dataset(ae, x)
-    model, sched, bf16 = LatentUNet(cfg).to(device), make_schedule('cosine', 1000), use_bf16(device, tcfg.bf16)
+    model, sched, bf16 = LatentUNet(cfg).to(device), make_schedule(cfg.schedule, cfg.T), use_bf16(device, tcfg.bf16)
     ema, opt = EMA(model, tcfg.ema), torch.optim.AdamW(model.parameters(), tcfg.lr, weight_decay=0.)
     total = max(1, int(tcfg.epochs*(len(x)//tcfg.bs))) if tcfg.max_steps is None else tcfg.max_steps
     losses, step, t0 = [], 0, time.perf_counter()

@@ -10,8 +10,8 @@ import torch
 from .core import check_images
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'NoiseSchedule', 'linear_schedule', 'cosine_schedule', 'make_schedule', 'check_steps', 'add_noise',
-           'noise_slider']
+__all__ = ['SCHEDULES', 'NoiseSchedule', 'linear_schedule', 'cosine_schedule', 'make_schedule', 'schedule_for', 'check_steps',
+           'add_noise', 'noise_slider']
 
 # %% ../nbs/02_noise.ipynb #572fea0b
 @dataclass
@@ -51,6 +51,13 @@ def make_schedule(
     if name not in SCHEDULES: raise ValueError(f'Unknown schedule {name!r}; expected one of {sorted(SCHEDULES)}')
     if not (isinstance(T, int) and T > 0): raise ValueError(f'T must be a positive integer, got {T!r}')
     return SCHEDULES[name](T)
+
+def schedule_for(
+    model, # A noise predictor whose `cfg` says how it was trained
+)->NoiseSchedule:
+    "The schedule a noise predictor was trained with, from its config (`cfg.schedule`, `cfg.T`; cosine with 1,000 steps where the config does not say)."
+    cfg = getattr(model, 'cfg', None)
+    return make_schedule(getattr(cfg, 'schedule', 'cosine'), getattr(cfg, 'T', 1000))
 
 # %% ../nbs/02_noise.ipynb #681d791a
 def check_steps(t, n:int, T:int)->torch.Tensor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, inspect, math, re
 import torch
 from .core import default_device, check_images, from_pm1, to_pm1, use_bf16, progress
-from .noise import make_schedule, NoiseSchedule
+from .noise import make_schedule, NoiseSchedule, schedule_for
 from .samplers import SAMPLERS, check_n_steps, t_to_sigma
 from .conditional import check_guidance
 from .autoencoder import Autoencoder, load_autoencoder
@@ -61,7 +61,7 @@ class LatentDiffusionPipeline:
     def __init__(self, unet:LatentUNet, vae:Autoencoder, clip:Clip, sched:NoiseSchedule|None=None, device=None, bf16:bool|None=None):
         self.device = torch.device(device or default_device())
         self.unet, self.vae, self.clip = unet.to(self.device).eval(), vae.to(self.device).eval(), clip.to(self.device).eval()
-        self.sched, self.bf16 = sched or make_schedule('cosine', 1000), use_bf16(self.device, bf16)
+        self.sched, self.bf16 = sched or schedule_for(unet), use_bf16(self.device, bf16)   # the schedule the model was trained with
         self._unet = copy.deepcopy(self.unet).to(torch.bfloat16) if self.bf16 else self.unet   # cast once, not per call
 
     @classmethod

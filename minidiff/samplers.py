@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, math, time
 import torch
 from .core import default_device, progress, set_seed, use_bf16
-from .noise import NoiseSchedule, make_schedule
+from .noise import NoiseSchedule, make_schedule, schedule_for
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'check_n_steps', 'timesteps', 'sample_ddim', 'sample_ddpm', 'karras_sigmas', 'sigma_to_t', 't_to_sigma',
@@ -249,7 +249,7 @@ def generate(
     n:int=16, # How many digits
     steps:int=20, # Sampler steps per digit (model evaluations: `model_evals(sampler, steps)`)
     sampler:str='ddim', # One of `SAMPLERS`
-    sched:NoiseSchedule|None=None, # Its schedule (default: the model's training schedule, cosine with 1,000 steps)
+    sched:NoiseSchedule|None=None, # Its schedule (default: the one in the model's config, `schedule_for(model)`)
     seed:int|None=0, # Seed for the starting noise and any fresh noise (None: not seeded)
     bs:int=250, # Digits per batch
     callback=None, # Passed to the sampler
@@ -260,7 +260,7 @@ def generate(
     "`n` samples [n,C,size,size] from pure noise: digits in [-1, 1], or latents for a latent model."
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'n must be a positive integer; got {n!r}')
     if sampler not in SAMPLERS: raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
-    sched = sched or make_schedule('cosine', 1000)
+    sched = sched or schedule_for(model)
     check_n_steps(steps, sched.T)
     dev = next(model.parameters()).device
     g = torch.Generator(dev).manual_seed(seed) if seed is not None else None
@@ -279,7 +279,7 @@ def steps_slider(
     model, # A trained noise predictor
     n:int=8, # Digits to draw
     seed:int=0, # Seed for the starting noise
-    sched:NoiseSchedule|None=None, # Its schedule (default: cosine, 1,000 steps)
+    sched:NoiseSchedule|None=None, # Its schedule (default: the one in the model's config)
     max_steps:int=50, # The slider's range is [1, max_steps]
 ):
     "A widget: a slider over the number of steps and a choice of sampler redraw `n` digits from the same noise."
