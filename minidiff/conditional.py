@@ -11,18 +11,29 @@ from .denoiser import UNet, UNetConfig
 from .samplers import generate
 
 # %% auto #0
-__all__ = ['Guided', 'check_guidance', 'check_digits', 'generate_digits', 'load_conditional']
+__all__ = ['cat_conditioning', 'Guided', 'check_guidance', 'check_digits', 'generate_digits', 'load_conditional']
 
 # %% ../nbs/07_conditional.ipynb #a832fae7
+def cat_conditioning(a, b):
+    "Two conditionings stacked along the batch: label tensors [B], or tuples of tensors (a prompt's token features, mask and pooled vector)."
+    return torch.cat([a, b]) if isinstance(a, torch.Tensor) else tuple(torch.cat([u, v]) for u, v in zip(a, b))
+
 class Guided(torch.nn.Module):
-    "Wrap a label-conditioned noise predictor so `model(x, t)` returns the guided noise for fixed `labels` (Ho & Salimans 2022, eq. 6)."
-    def __init__(self, model:UNet, labels:torch.Tensor, guidance:float=1.5):
+    "Classifier-free guidance around any conditioned noise predictor: `model(x, t)` gives e(x, c_null) + w*(e(x, c) - e(x, c_null)), both halves in one batch (Ho & Salimans 2022, eq. 6, whose w is ours minus 1)."
+    def __init__(self,
+        model, # A noise predictor called as model(x, t, c)
+        c, # The conditioning: labels [B], or prompt features (tokens, mask, pooled)
+        guidance:float=1.5, # w: 0 ignores `c`, 1 is plain conditioning, more pushes towards `c`
+        c_null=None, # What to push away from: default "no label" (label n_classes) for labels; the empty or a negative prompt's features for text
+    ):
         super().__init__()
-        self.model, self.labels, self.guidance, self.cfg = model, labels, float(guidance), model.cfg
+        if c_null is None:
+            if not isinstance(c, torch.Tensor): raise ValueError('Guided: prompt features need c_null (the features of the empty or a negative prompt)')
+            c_null = torch.full_like(c, model.cfg.n_classes)
+        self.model, self.c, self.c_null, self.guidance, self.cfg = model, c, c_null, float(guidance), model.cfg
     def forward(self, x, t, **kwargs):
-        null = torch.full_like(self.labels, self.cfg.n_classes)
-        if self.guidance == 1: return self.model(x, t, self.labels)
-        e = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([self.labels, null])).float()  # (2B, C, H, W)
+        if self.guidance == 1: return self.model(x, t, self.c)
+        e = self.model(torch.cat([x, x]), torch.cat([t, t]), cat_conditioning(self.c, self.c_null)).float()  # (2B, C, H, W)
         e_c, e_u = e.chunk(2)
         return e_u + self.guidance*(e_c - e_u)
 

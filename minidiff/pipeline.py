@@ -9,13 +9,13 @@ import torch
 from .core import default_device, check_images, from_pm1, to_pm1, use_bf16, progress
 from .noise import make_schedule, NoiseSchedule, schedule_for
 from .samplers import SAMPLERS, check_n_steps, t_to_sigma
-from .conditional import check_guidance
+from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
 from .clip import Clip, load_clip, DIGIT_WORDS, TEMPLATES, HELD_OUT_TEMPLATES, WORDS, HELD_OUT_WORDS
 from .latent import LatentUNet, load_latent, prompt_features
 
 # %% auto #0
-__all__ = ['PHRASINGS', 'known_words', 'check_prompts', 'TextGuided', 'LatentDiffusionPipeline', 'trajectory', 'pipeline_sliders',
+__all__ = ['PHRASINGS', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'pipeline_sliders',
            'adherence_prompts', 'adherence_report', 'thickness_check', 'time_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
@@ -35,17 +35,6 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
         if check_words and (bad := [w for w in re.findall(r'[a-z]+|[0-9]+|[^\sa-z0-9]', p.lower()) if w not in known]):
             raise ValueError(f'{name} {p!r} has words the text encoder never learned: {bad}. It knows: {", ".join(sorted(known))}')
     return list(ps)
-
-# %% ../nbs/11_pipeline.ipynb #8fbb0fd5
-class TextGuided(torch.nn.Module):
-    "Wrap a text-conditioned noise predictor so `model(x, t)` gives the guided noise for fixed prompt features `c` (the first half prompts, the second negatives)."
-    def __init__(self, model:LatentUNet, c:tuple, guidance:float):
-        super().__init__()
-        self.model, self.c, self.guidance, self.cfg = model, c, float(guidance), model.cfg
-    def forward(self, x, t, **kwargs):
-        e = self.model(torch.cat([x, x]), torch.cat([t, t]), self.c).float()   # (2B, 4, 7, 7)
-        e_c, e_u = e.chunk(2)
-        return e_u + self.guidance*(e_c - e_u)
 
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
 def _count(v, name:str, lo:int=1)->int:
@@ -137,12 +126,13 @@ LatentDiffusionPipeline.__call__ = __call__
 
 def _sample(self, P:list, N:list, noise:torch.Tensor, image, strength:float, steps:int, w:float, sampler:str, g, callback, disable)->torch.Tensor:
     "Final latents [len(P),4,7,7] for one batch of prompts `P` and negative prompts `N`."
-    c = prompt_features(self.clip, self.clip.tokenizer(P + N).to(self.device))        # prompts and negatives: one pass
+    c = prompt_features(self.clip, self.clip.tokenizer(P + N).to(self.device))        # prompts and negatives: one pass, one padded length
+    c, c_null = tuple(f[:len(P)] for f in c), tuple(f[len(P):] for f in c)
     x, extra, steps, z0 = self._start(noise, image, strength, steps)
     if image is not None and strength == 0: return z0                                  # nothing to do: the digit, round-tripped
     cb = None if callback is None else lambda d: callback({**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))})
     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-        return SAMPLERS[sampler](TextGuided(self._unet, c, w), x, self.sched, steps, callback=cb, disable=disable,
+        return SAMPLERS[sampler](Guided(self._unet, c, w, c_null), x, self.sched, steps, callback=cb, disable=disable,
                                  clip=None, generator=g, **extra).float()
 LatentDiffusionPipeline._sample = _sample
 
