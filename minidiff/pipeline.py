@@ -97,7 +97,7 @@ def __call__(
     return_latents:bool=False, # Also return the final latents [N,4,7,7]
     check_words:bool=True, # Refuse words (and punctuation) the text encoder never learned
     disable:bool|None=None, # Hide the progress bar
-    batch_size:int=256, # Digits sampled at once: memory stays flat however many are asked for
+    batch_size:int=256, # Digits sampled at once: the working memory stays the same however many are asked for
 ):
     "Digits [N,1,28,28] in [0, 1] for `prompt` (N = prompts x `num_images_per_prompt`); with `return_latents`, (digits, latents)."
     prompts = check_prompts(prompt, check_words=check_words)
