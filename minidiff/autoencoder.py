@@ -9,11 +9,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, progress, set_seed, load_weights, use_bf16
-from .denoiser import lr_at
+from .core import default_device, check_images, set_seed, load_weights
+from .data import training_digits
+from .fit import FitConfig, fit
 
 # %% auto #0
-__all__ = ['AEConfig', 'Block', 'Encoder', 'Decoder', 'Autoencoder', 'AETrainConfig', 'ae_loss', 'set_scale', 'train_autoencoder',
+__all__ = ['AE_FIT', 'AEConfig', 'Block', 'Encoder', 'Decoder', 'Autoencoder', 'ae_loss', 'set_scale', 'train_autoencoder',
            'load_autoencoder', 'reconstruct', 'reconstruction_report', 'interpolate', 'noisy_latents']
 
 # %% ../nbs/08_autoencoder.ipynb #7c6a2400
@@ -108,18 +109,7 @@ class Autoencoder(nn.Module):
         return self.decoder(z.to(self.scale.device)/self.scale).float().clamp(-1, 1)
 
 # %% ../nbs/08_autoencoder.ipynb #2a9d65d6
-@dataclass
-class AETrainConfig:
-    epochs:float = 3         # passes over the 60,000 training digits
-    bs:int = 128             # batch size
-    lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
-    warmup:float = 0.02      # share of the steps spent warming up
-    kl:float = 1e-3          # weight of the KL term (ignored by a plain autoencoder)
-    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
-    seed:int = 0             # seed for the whole run
-    max_steps:int|None = None # stop early after this many steps (quick runs)
-    n_scale:int = 10_000     # training digits (a random sample) the latent scale is measured on
-    n_test:int|None = None   # test digits the final test MSE is measured on (None: all 10,000)
+AE_FIT = FitConfig(epochs=3, bs=128, lr=2e-3, warmup=0.02)   # the autoencoders' recipe
 
 def ae_loss(ae:Autoencoder, x:torch.Tensor, kl:float=1e-3)->tuple:
     "(loss, reconstruction MSE, KL per latent) on a batch of digits in [-1, 1]."
@@ -139,41 +129,26 @@ def set_scale(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->float:
 
 def train_autoencoder(
     cfg:AEConfig=AEConfig(), # The model to build
-    tcfg:AETrainConfig=AETrainConfig(), # How to train it
-    device=None, # Default: `default_device()`
-    progress_bar:bool|None=None, # Show a progress bar (default: yes, except under tests)
+    fcfg:FitConfig=AE_FIT, # How to train it
+    kl:float=1e-3, # Weight of the KL term (ignored by a plain autoencoder)
+    n_scale:int=10_000, # Training digits (a random sample) the latent scale is measured on
+    n_test:int|None=None, # Test digits the final test MSE is measured on (None: all 10,000)
+    **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Autoencoder, dict]:
-    "Train an autoencoder on MNIST's training digits, then set its latent scale; returns it and a history."
-    from minidiff.data import get_dls
-    set_seed(tcfg.seed)
-    device = torch.device(device or default_device())
-    dl, test_dl = get_dls(tcfg.bs)
-    ae, bf16 = Autoencoder(cfg).to(device), use_bf16(device, tcfg.bf16)
-    opt = torch.optim.AdamW(ae.parameters(), lr=tcfg.lr, weight_decay=0.)
-    total = int(tcfg.epochs*len(dl)) if tcfg.max_steps is None else min(tcfg.max_steps, int(tcfg.epochs*len(dl)))
-    hist, step, t0 = dict(loss=[], mse=[], kl=[]), 0, time.perf_counter()
-    bar = progress(range(total), desc='autoencoder', disable=None if progress_bar is None else not progress_bar)
-    ae.train()
-    while step < total:
-        for xb, _ in dl:
-            if step >= total: break
-            for g in opt.param_groups: g['lr'] = lr_at(step, total, tcfg.lr, tcfg.warmup)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss, mse, kld = ae_loss(ae, xb.to(device), tcfg.kl)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            for k, v in zip(hist, (loss, mse, kld)): hist[k].append(v.item())
-            step += 1; bar.update(1)
-            if step % 20 == 0: bar.set_postfix(mse=f"{sum(hist['mse'][-20:])/20:.4f}")
-    bar.close()
-    ae.eval()
-    secs = time.perf_counter() - t0
-    x_tr = dl.dataset.tensors[0]
-    set_scale(ae, x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(0))[:tcfg.n_scale]])
+    "Train an autoencoder on MNIST's training digits with `fit`, then set its latent scale; returns it and the history."
+    from minidiff.data import load_mnist, digits_to_float
+    set_seed(fcfg.seed)
+    x_tr = training_digits()[0]
+    def loss(ae, b):
+        loss, mse, kld = ae_loss(ae, b[0], kl)
+        return dict(loss=loss, mse=mse, kl=kld)
+    ae, hist = fit(Autoencoder(cfg), loss, (x_tr,), fcfg, name=kwargs.pop('name', 'autoencoder'), **kwargs)
+    set_scale(ae, x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(0))[:n_scale]])
     with torch.no_grad():
-        x_te = test_dl.dataset.tensors[0][:tcfg.n_test]
+        x_te = digits_to_float(load_mnist(verbose=False)[2])[:n_test]
         test_mse = sum(F.mse_loss(ae.decode(ae.encode(x_te[i:i+1000])).cpu(), x_te[i:i+1000], reduction='sum').item()
                        for i in range(0, len(x_te), 1000))/x_te.numel()
-    return ae, dict(**hist, seconds=secs, digits_per_s=step*tcfg.bs/secs, steps=step, bf16=bf16, test_mse=test_mse, scale=ae.scale.item())
+    return ae, dict(hist, test_mse=test_mse, scale=ae.scale.item())
 
 def load_autoencoder(name='autoencoder', device=None)->Autoencoder:
     "The shipped autoencoder (`minidiff train autoencoder`), or one saved at a path."

@@ -4,20 +4,21 @@
 
 # %% ../nbs/90_cli.ipynb #a19342e6
 from __future__ import annotations
-import argparse, datetime, math, os, platform, sys, time
+import argparse, datetime, math, os, platform, subprocess, sys, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import torch
 from .core import default_device, save_weights, weights_path, precision_report
-from . import denoiser, judge, autoencoder, clip, latent
+from . import denoiser, judge, autoencoder, clip, latent, fit
+from .fit import FitConfig, dist_info, load_checkpoint
 from .evaluate import evaluate
-from .conditional import load_conditional, generate_digits
+from .conditional import load_conditional, generate_digits, CONDITIONAL_FIT, GUIDANCE
 from .samplers import SAMPLERS
 
 # %% auto #0
-__all__ = ['TRAINERS', 'HALF', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd', 'train_autoencoder_cmd',
-           'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train_latent_cmd', 'train', 'parser', 'generate_cmd',
-           'evaluate_cmd', 'main']
+__all__ = ['FITS', 'TRAINERS', 'HALF', 'train_toy_cmd', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd',
+           'train_autoencoder_cmd', 'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train_latent_cmd', 'train',
+           'parser', 'generate_cmd', 'evaluate_cmd', 'main']
 
 # %% ../nbs/90_cli.ipynb #a1fbd6f9
 def _curve(losses:list, every:int=50)->list:
@@ -32,15 +33,38 @@ def _record(args, secs:float, **figures)->dict:
                 machine=f"{platform.machine()}, {os.cpu_count()} cores, {p['device']}, CPU kind {p['cpu_capability']}"
                         f"{' with native bf16' if p['native_bf16'] else ''}, {p['precision']}", **figures)
 
+FITS = dict(toy=fit.TOY_FIT, denoiser=denoiser.DENOISER_FIT, conditional=CONDITIONAL_FIT, judge=judge.JUDGE_FIT,
+            autoencoder=autoencoder.AE_FIT, autoencoder_plain=autoencoder.AE_FIT, clip=clip.CLIP_FIT, latent=latent.LATENT_FIT)
+
+def _fit_cfg(a)->FitConfig:
+    "The recipe's `FitConfig`, with what the command line changes."
+    kw = dict(seed=a.seed, epochs=a.epochs, max_steps=a.max_steps, ckpt_every=a.ckpt_every)
+    return replace(FITS[a.name], **{k: v for k, v in kw.items() if v is not None})
+
+def _fit_kw(a)->dict: return dict(ckpt=a.ckpt, resume=a.resume, name=a.name)
+
+def _figures(fcfg:FitConfig, hist:dict, loss_key:str='losses', every:int=50)->dict:
+    "What every recipe records about its run: length, speed, precision, processes, the final loss and the loss curve."
+    last = hist[loss_key][-200:]
+    return dict(epochs=fcfg.epochs, steps=hist['steps'], digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'],
+                processes=hist['world_size'], final_loss=round(sum(last)/len(last), 5), loss_curve=_curve(hist[loss_key], every),
+                train_config=str(asdict(fcfg)))
+
+def train_toy_cmd(a, argv):
+    "Train the toy classifier of 02a_fit: a second's run, to try --nproc and --resume on."
+    fcfg, (x, y) = _fit_cfg(a), fit.toy_problem()
+    model, hist = fit.fit(fit.toy_model(a.seed), fit.toy_loss, (x, y), fcfg, **_fit_kw(a))
+    if hist['rank']: return model, None, None
+    acc = (model(x.to(next(model.parameters()).device)).argmax(1).cpu() == y).float().mean().item()
+    return model, {}, _record(argv, hist['seconds_total'], accuracy=round(acc, 4), rank_max_diff=hist.get('rank_max_diff', 0.),
+                              world_size=hist['world_size'], **_figures(fcfg, hist, every=20))
+
 def _train_unet(a, argv, n_classes:int=0):
     "Train a noise predictor by the course's recipe; `n_classes=10` also takes the digit (dropped 10% of the time)."
-    tcfg = denoiser.TrainConfig(epochs=a.epochs if a.epochs is not None else denoiser.TrainConfig.epochs, seed=a.seed)
-    mcfg = denoiser.UNetConfig(n_classes=n_classes)
-    model, hist = denoiser.train_denoiser(mcfg, tcfg)
-    last = hist['losses'][-200:]
-    return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, final_loss=round(sum(last)/len(last), 5),
-                                digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'], loss_curve=_curve(hist['losses']),
-                                train_config=str(asdict(tcfg)))
+    fcfg, mcfg = _fit_cfg(a), denoiser.UNetConfig(n_classes=n_classes)
+    model, hist = denoiser.train_denoiser(mcfg, fcfg, **_fit_kw(a))
+    if hist['rank']: return model, None, None
+    return model, mcfg, _record(argv, hist['seconds_total'], **_figures(fcfg, hist))
 
 def train_denoiser_cmd(a, argv):
     "Train the unconditional noise predictor."
@@ -52,22 +76,18 @@ def train_conditional_cmd(a, argv):
 
 def train_judge_cmd(a, argv):
     "Train the judge (the classifier whose features give FID)."
-    tcfg = judge.JudgeTrainConfig(epochs=a.epochs if a.epochs is not None else judge.JudgeTrainConfig.epochs, seed=a.seed)
-    mcfg = judge.JudgeConfig()
-    model, hist = judge.train_judge(mcfg, tcfg)
-    return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, test_accuracy=round(hist['test_accuracy'], 4),
-                                bf16=hist['bf16'], loss_curve=_curve(hist['losses']), train_config=str(asdict(tcfg)))
+    fcfg, mcfg = _fit_cfg(a), judge.JudgeConfig()
+    model, hist = judge.train_judge(mcfg, fcfg, **_fit_kw(a))
+    if hist['rank']: return model, None, None
+    return model, mcfg, _record(argv, hist['seconds_total'], test_accuracy=round(hist['test_accuracy'], 4), **_figures(fcfg, hist))
 
 def _train_ae(a, argv, variational:bool=True):
     "Train an autoencoder by the course's recipe, then measure its reconstructions with the judge."
-    d = autoencoder.AETrainConfig()
-    tcfg = autoencoder.AETrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed, kl=d.kl if variational else 0.,
-                                     n_test=a.eval_n)
-    mcfg = autoencoder.AEConfig(variational=variational)
-    model, hist = autoencoder.train_autoencoder(mcfg, tcfg)
+    fcfg, mcfg = _fit_cfg(a), autoencoder.AEConfig(variational=variational)
+    model, hist = autoencoder.train_autoencoder(mcfg, fcfg, kl=1e-3 if variational else 0., n_test=a.eval_n, **_fit_kw(a))
+    if hist['rank']: return model, None, None
     rep = autoencoder.reconstruction_report(model, n_test=a.eval_n)
-    return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'],
-                                scale=round(hist['scale'], 5), **rep, loss_curve=_curve(hist['mse']), train_config=str(asdict(tcfg)))
+    return model, mcfg, _record(argv, hist['seconds_total'], scale=round(hist['scale'], 5), **rep, **_figures(fcfg, hist, 'mse'))
 
 def train_autoencoder_cmd(a, argv):
     "Train the autoencoder (a VAE with a small KL term) that the latent pipeline uses."
@@ -79,40 +99,74 @@ def train_autoencoder_plain_cmd(a, argv):
 
 def train_clip_cmd(a, argv):
     "Train the contrastive text and image encoders on captioned digits, then measure zero-shot accuracy and the attribute check."
-    d = clip.ClipTrainConfig()
-    tcfg = clip.ClipTrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed)
-    model, hist = clip.train_clip(clip.ClipConfig(), tcfg)
-    return model, model.cfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, bf16=hist['bf16'], **clip.clip_report(model, n_test=a.eval_n),
-                                     captioner=hist['captioner'], loss_curve=_curve(hist['losses'], 20), train_config=str(asdict(tcfg)))
+    fcfg = _fit_cfg(a)
+    model, hist = clip.train_clip(clip.ClipConfig(), fcfg, **_fit_kw(a))
+    if hist['rank']: return model, None, None
+    return model, model.cfg, _record(argv, hist['seconds_total'], **clip.clip_report(model, n_test=a.eval_n),
+                                     captioner=hist['captioner'], **_figures(fcfg, hist, every=20))
 
 def train_latent_cmd(a, argv):
     "Train the text-conditioned noise predictor on the shipped autoencoder's latents, reading the shipped text encoder."
-    d = latent.LatentTrainConfig()
-    tcfg = latent.LatentTrainConfig(epochs=a.epochs if a.epochs is not None else d.epochs, seed=a.seed)
-    mcfg = latent.LatentConfig()
-    model, hist = latent.train_latent(mcfg, tcfg)
-    last = hist['losses'][-200:]
-    return model, mcfg, _record(argv, hist['seconds'], epochs=tcfg.epochs, final_loss=round(sum(last)/len(last), 5),
-                                digits_per_s=round(hist['digits_per_s']), bf16=hist['bf16'], loss_curve=_curve(hist['losses']),
-                                train_config=str(asdict(tcfg)))
+    fcfg, mcfg = _fit_cfg(a), latent.LATENT
+    model, hist = latent.train_latent(mcfg, fcfg, **_fit_kw(a))
+    if hist['rank']: return model, None, None
+    return model, mcfg, _record(argv, hist['seconds_total'], **_figures(fcfg, hist))
 
-TRAINERS = {'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd,
+TRAINERS = {'toy': train_toy_cmd, 'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd,
             'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd, 'clip': train_clip_cmd,
             'latent': train_latent_cmd}
 HALF = {'latent'}   # stored as float16 to keep the shipped weights small
 
 # %% ../nbs/90_cli.ipynb #74005e7a
-def train(a, argv):
-    "`minidiff train NAME`: run NAME's recipe and save its weights."
+def _check_train_args(a):
+    "Refuse a bad `minidiff train` request before any data is loaded or process started."
     if a.epochs is not None and not (math.isfinite(a.epochs) and a.epochs > 0):
         raise ValueError(f'--epochs must be a positive number of passes over the training digits (fractions allowed, e.g. 0.5); got {a.epochs:g}')
+    if a.max_steps is not None and a.max_steps < 1: raise ValueError(f'--max-steps must be a positive number of steps; got {a.max_steps}')
     if a.eval_n is not None and a.eval_n < 2: raise ValueError(f'--eval-n must be at least 2 test digits; got {a.eval_n}')
+    if a.nproc < 1: raise ValueError(f'--nproc must be a positive number of processes; got {a.nproc}')
+    if a.ckpt_every is not None and not (a.ckpt_every >= 0): raise ValueError(f'--ckpt-every must be seconds >= 0; got {a.ckpt_every}')
+    bs = FITS[a.name].bs
+    if bs % a.nproc:
+        ok = [n for n in range(1, min(bs, 16) + 1) if bs % n == 0]
+        raise ValueError(f"{a.name}'s batch of {bs} does not divide evenly between {a.nproc} processes; --nproc can be one of {ok}")
+
+def _launch(a, argv, tries:int=2)->None:
+    "Run this same command in `a.nproc` processes under `torchrun` (PyTorch's launcher); each sees its rank and trains."
+    env = {**os.environ, 'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1)//a.nproc))}   # share the cores
+    argv = [x for i, x in enumerate(argv) if not (x.startswith('--nproc') or (i and argv[i-1] == '--nproc'))]   # each process is one
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc-per-node={a.nproc}', '-m', 'minidiff.cli', *argv]
+    for attempt in range(tries):
+        p = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors='replace')
+        tail = []
+        for line in p.stderr:   # pass the processes' messages on, keeping the last ones
+            sys.stderr.write(line); tail = (tail + [line.rstrip()])[-200:]
+        if p.wait() == 0: return
+        errors = [l for l in tail if 'Error' in l or 'error:' in l]
+        startup = any(k in l for l in errors for k in ('rendezvous', 'Rendezvous', 'Address already in use', 'Connection', 'DistNetworkError'))
+        if not (startup and attempt + 1 < tries):
+            raise RuntimeError(f'the {a.nproc} training processes failed (exit code {p.returncode}): ' + (errors[-1].strip() if errors else 'see their messages above'))
+        print('minidiff: the processes could not connect; trying once more', file=sys.stderr)
+
+def train(a, argv):
+    "`minidiff train NAME`: run NAME's recipe (in `--nproc` processes) and save its weights."
+    _check_train_args(a)
     out = Path(a.out) if a.out else weights_path(a.name)
-    print(f'Training {a.name!r}; the weights go to {out}', file=sys.stderr)
-    model, cfg, meta = TRAINERS[a.name](a, argv)
-    save_weights(model, out, cfg, half=a.name in HALF, **meta)
-    print(f'saved {out} ({out.stat().st_size/1e6:.1f} MB); ' + ', '.join(f'{k}={v}' for k, v in meta.items() if k not in ('train_config', 'loss_curve')))
-    return out
+    a.ckpt = out.with_suffix('.ckpt')
+    if a.resume: load_checkpoint(a.ckpt, a.name)   # a clear error now rather than after loading the data
+    rank, world = dist_info()
+    if a.nproc > 1 and world == 1: return _launch(a, argv)
+    if world > 1 and not any(x.startswith('--nproc') for x in argv): argv = [*argv, '--nproc', str(world)]   # recorded with the weights
+    if rank == 0: print(f"Training {a.name!r} in {world} process{'es' if world > 1 else ''}; the weights go to {out}, checkpoints to {a.ckpt}", file=sys.stderr)
+    try:
+        model, cfg, meta = TRAINERS[a.name](a, argv)
+        if meta is None: return None   # not the process of rank 0: it only trains
+        save_weights(model, out, cfg, half=a.name in HALF, **meta)
+        print(f'saved {out} ({out.stat().st_size/1e6:.1f} MB); ' + ', '.join(f'{k}={v}' for k, v in meta.items() if k not in ('train_config', 'loss_curve')))
+        return out
+    finally:
+        import torch.distributed as dist
+        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/90_cli.ipynb #01d605f8
 def parser()->argparse.ArgumentParser:
@@ -124,20 +178,24 @@ def parser()->argparse.ArgumentParser:
     t.add_argument('--seed', type=int, default=0)
     t.add_argument('--out', default=None, help='where to save (default: the shipped weights file)')
     t.add_argument('--eval-n', type=int, default=None, help='test digits for the figures measured after training (default: all 10,000)')
+    t.add_argument('--max-steps', type=int, default=None, help='stop after this many steps (quick runs)')
+    t.add_argument('--nproc', type=int, default=1, help='train in N processes with torchrun: gloo on CPUs, NCCL on GPUs (default 1)')
+    t.add_argument('--resume', action='store_true', help='carry on from the checkpoint beside the output (OUT with .ckpt)')
+    t.add_argument('--ckpt-every', type=float, default=None, help='seconds between checkpoints (default 300; 0: every step)')
     e = sub.add_parser('evaluate', help='measure a model: FID, the floor, speed')
     e.add_argument('model', help="a shipped model's name (denoiser) or a path to a .pt file")
     e.add_argument('--n', type=int, default=2000, help='digits to generate (default 2000)')
     e.add_argument('--steps', type=int, default=20, help='model evaluations per digit (default 20)')
     e.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     e.add_argument('--seed', type=int, default=0)
-    e.add_argument('--guidance', type=float, default=1.5, help='guidance scale, for a model that takes a label (default 1.5)')
+    e.add_argument('--guidance', type=float, default=None, help=f'guidance scale, for a model that takes a label (default {GUIDANCE})')
     e.add_argument('--json', action='store_true', help='print one JSON object')
     g = sub.add_parser('generate', help='generate digits from a prompt (or a digit) into a PNG grid or a .pt tensor')
     g.add_argument('prompt', nargs='?', default=None, help='what to draw, e.g. "a thick seven" (the latent pipeline)')
     g.add_argument('--digit', type=int, default=None, help='instead of a prompt: the digit 0-9, drawn by the pixel model of 07_conditional')
     g.add_argument('--n', type=int, default=16, help='how many (default 16)')
     g.add_argument('--steps', type=int, default=20, help='sampler steps (default 20)')
-    g.add_argument('--guidance', type=float, default=None, help='classifier-free guidance scale (default 1.75 for a prompt, 1.5 for --digit)')
+    g.add_argument('--guidance', type=float, default=None, help=f'classifier-free guidance scale (default 1.75 for a prompt, {GUIDANCE} for --digit)')
     g.add_argument('--negative', default=None, help='negative prompt: what to steer away from (default: the empty prompt)')
     g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
@@ -150,7 +208,7 @@ def _digits(a)->torch.Tensor:
     from minidiff.core import from_pm1
     if (a.prompt is None) == (a.digit is None): raise ValueError('say what to draw: a prompt such as "a thick seven", or --digit D (not both)')
     if a.digit is not None:
-        g = 1.5 if a.guidance is None else a.guidance
+        g = GUIDANCE if a.guidance is None else a.guidance
         return from_pm1(generate_digits(load_conditional(a.model or 'conditional'), a.digit, a.n, a.steps, g, a.sampler, seed=a.seed))
     from minidiff.pipeline import LatentDiffusionPipeline
     pipe = LatentDiffusionPipeline.from_pretrained(a.model or 'latent')
@@ -195,3 +253,5 @@ def main(argv=None):
         elif a.cmd == 'generate': generate_cmd(a)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         print(f'minidiff: error: {e}', file=sys.stderr); sys.exit(2)
+
+if __name__ == '__main__' and 'get_ipython' not in globals(): main()   # torchrun's processes run `python -m minidiff.cli` (not this notebook)

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, progress, set_seed, load_weights, use_bf16
-from .denoiser import lr_at
+from .core import default_device, check_images, set_seed, load_weights
+from .fit import FitConfig, fit
 
 # %% auto #0
-__all__ = ['DIGIT_WORDS', 'TEMPLATES', 'HELD_OUT_TEMPLATES', 'WORDS', 'HELD_OUT_WORDS', 'digit_properties', 'Captioner',
-           'Tokenizer', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'ClipTrainConfig',
-           'train_clip', 'class_prompts', 'zero_shot', 'search', 'load_clip', 'attribute_check', 'clip_report']
+__all__ = ['DIGIT_WORDS', 'TEMPLATES', 'HELD_OUT_TEMPLATES', 'WORDS', 'HELD_OUT_WORDS', 'CLIP_FIT', 'digit_properties',
+           'Captioner', 'Tokenizer', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'train_clip',
+           'class_prompts', 'zero_shot', 'search', 'load_clip', 'attribute_check', 'clip_report']
 
 # %% ../nbs/09_clip.ipynb #ed953409
 DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
@@ -178,6 +178,7 @@ class Clip(nn.Module):
         self.tokenizer = Tokenizer(cfg.chars, cfg.max_len)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1/0.07)))  # CLIP's starting temperature
 
+    def no_weight_decay(self): return {'text.pos'}   # names `fit` leaves out of weight decay: the position embeddings
     def embed_images(self, x): return F.normalize(self.image(x).float(), dim=-1)
     def embed_texts(self, ids): return F.normalize(self.text(ids).float(), dim=-1)
     def logits(self, x, ids): return self.logit_scale.exp().clamp(max=100)*self.embed_images(x) @ self.embed_texts(ids).T
@@ -201,56 +202,29 @@ def clip_loss(logits:torch.Tensor)->torch.Tensor:
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))/2
 
 # %% ../nbs/09_clip.ipynb #f06e332f
-@dataclass
-class ClipTrainConfig:
-    epochs:float = 5         # passes over the 60,000 training digits
-    bs:int = 256             # batch size: every other digit in the batch is a negative
-    lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
-    warmup:float = 0.05      # share of the steps spent warming up
-    wd:float = 0.01          # weight decay
-    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
-    seed:int = 0             # seed for the run and the captions
-    max_steps:int|None = None # stop early after this many steps (quick runs)
+CLIP_FIT = FitConfig(epochs=5, bs=256, lr=2e-3, warmup=0.05, wd=0.01)   # the encoders' recipe; in a batch of 256, each digit has 255 wrong captions
 
 def train_clip(
     cfg:ClipConfig=ClipConfig(), # The model (vocab and chars are set from the captions)
-    tcfg:ClipTrainConfig=ClipTrainConfig(), # How to train it
-    device=None, # Default: `default_device()`
-    progress_bar:bool|None=None, # Show a progress bar (default: yes, except under tests)
+    fcfg:FitConfig=CLIP_FIT, # How to train it
+    **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Clip, dict]:
-    "Caption MNIST's training digits and train the two encoders contrastively; returns the model and a history."
-    from minidiff.data import load_mnist, digits_to_float
-    set_seed(tcfg.seed); rng = random.Random(tcfg.seed)
-    device = torch.device(device or default_device())
-    x_tr, y_tr = load_mnist(verbose=False)[:2]
-    x = digits_to_float(x_tr)
-    captioner = Captioner.fit(x, y_tr)
-    desc = captioner.describe(x, y_tr)
-    tok = Tokenizer.from_texts([_write(d, rng) for d in desc], cfg.max_len)
+    "Caption MNIST's training digits and train the two encoders contrastively with `fit`; returns the model and the history."
+    from minidiff.data import training_digits
+    set_seed(fcfg.seed)
+    x, y = training_digits()
+    captioner = Captioner.fit(x, y)
+    desc = captioner.describe(x, y)
+    rng = random.Random(fcfg.seed)
+    tok = Tokenizer.from_texts([_write(d, rng) for d in desc], cfg.max_len)   # every character any wording uses
     cfg = ClipConfig(**{**cfg.__dict__, 'vocab': len(tok), 'chars': tok.chars})
-    model, bf16 = Clip(cfg).to(device), use_bf16(device, tcfg.bf16)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and 'pos' not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and 'pos' not in n)]
-    opt = torch.optim.AdamW([dict(params=decay, weight_decay=tcfg.wd), dict(params=rest, weight_decay=0.)], lr=tcfg.lr)
-    per_epoch = len(x)//tcfg.bs
-    total = max(1, int(tcfg.epochs*per_epoch)) if tcfg.max_steps is None else min(tcfg.max_steps, max(1, int(tcfg.epochs*per_epoch)))
-    losses, step, t0 = [], 0, time.perf_counter()
-    bar = progress(range(total), desc='clip', disable=None if progress_bar is None else not progress_bar)
-    model.train()
-    while step < total:
-        for idx in torch.randperm(len(x)).split(tcfg.bs):
-            if step >= total or len(idx) < tcfg.bs: break
-            for g in opt.param_groups: g['lr'] = lr_at(step, total, tcfg.lr, tcfg.warmup)
-            ids = tok([_write(desc[i], rng) for i in idx.tolist()]).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss = clip_loss(model.logits(x[idx].to(device), ids))
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-            losses.append(loss.item()); step += 1; bar.update(1)
-            if step % 20 == 0: bar.set_postfix(loss=f'{sum(losses[-20:])/20:.3f}')
-    bar.close()
-    model.eval()
+    def loss(model, b):   # b: (digits, their indices); a fresh wording of each caption at every step
+        x, idx = b
+        ids = tok([_write(desc[i], random) for i in idx.tolist()]).to(x.device)
+        return clip_loss(model.logits(x, ids))
+    model, hist = fit(Clip(cfg), loss, (x, torch.arange(len(x))), fcfg, name=kwargs.pop('name', 'clip'), **kwargs)
     model.captioner = captioner
-    return model, dict(losses=losses, seconds=time.perf_counter() - t0, steps=step, bf16=bf16, captioner=captioner.__dict__)
+    return model, dict(hist, captioner=captioner.__dict__)
 
 # %% ../nbs/09_clip.ipynb #f1c5c2ef
 def class_prompts(template:str='the number {d}', numerals:bool=False)->list[str]:

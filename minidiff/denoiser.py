@@ -4,16 +4,18 @@
 
 # %% ../nbs/03_denoiser.ipynb #92d7fa37
 from __future__ import annotations
-import copy, math, time
-from dataclasses import dataclass, field
+import math, time
+from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, progress, set_seed, load_weights, use_bf16
+from .core import default_device, check_images, set_seed, load_weights, use_bf16
+from .data import training_digits
+from .fit import FitConfig, fit
 from .noise import NoiseSchedule, make_schedule, add_noise, check_steps, schedule_for
 
 # %% auto #0
-__all__ = ['timestep_embedding', 'UNetConfig', 'ResBlock', 'UpTo', 'UNet', 'predict_noise', 'TrainConfig', 'EMA', 'lr_at',
+__all__ = ['DENOISER_FIT', 'timestep_embedding', 'UNetConfig', 'ResBlock', 'UpTo', 'UNet', 'predict_noise', 'drop_labels',
            'diffusion_loss', 'train_denoiser', 'time_training_step', 'load_denoiser', 'one_step_x0', 'denoise_views',
            'denoise_slider', 'one_step_errors']
 
@@ -41,6 +43,8 @@ class UNetConfig:
     n_classes:int = 0         # labels the model can be told (0: unconditional); label n_classes means "none"
     schedule:str = 'cosine'   # the noise schedule it is trained with, and sampled with (`schedule_for`)
     T:int = 1000              # steps in that schedule
+    ctx_dim:int = 0           # width of a prompt's token features (0: no text; chapter 10 switches on cross-attention)
+    heads:int = 4             # attention heads of that cross-attention
 
 # %% ../nbs/03_denoiser.ipynb #d2960c86
 class ResBlock(nn.Module):
@@ -65,36 +69,45 @@ class UpTo(nn.Module):
 
 # %% ../nbs/03_denoiser.ipynb #36a65dba
 class UNet(nn.Module):
-    "Predicts the noise in `x` at step `t` (and, with `n_classes`, given label `c`)."
+    "Predicts the noise in `x` at step `t`; with `n_classes`, given labels `c`; with `ctx_dim`, given a prompt's features `c = (tokens [B,L,D], mask [B,L], pooled [B,D])`."
     def __init__(self, cfg:UNetConfig=UNetConfig()):
         super().__init__()
         self.cfg, E, chs = cfg, cfg.emb_dim, cfg.chs
+        if cfg.ctx_dim:
+            from minidiff.latent import TextBlock     # a resnet block, then cross-attention to the prompt (chapter 10)
+            block = lambda ni, nf: TextBlock(ni, nf, cfg)
+        else: block = lambda ni, nf: ResBlock(ni, nf, E, cfg.groups)
         self.emb_mlp = nn.Sequential(nn.Linear(E, E), nn.SiLU(), nn.Linear(E, E))
         self.label_emb = nn.Embedding(cfg.n_classes + 1, E) if cfg.n_classes else None
+        self.text_emb = nn.Linear(cfg.ctx_dim, E) if cfg.ctx_dim else None    # the pooled prompt, added to the noise level
         self.conv_in = nn.Conv2d(cfg.in_ch, chs[0], 3, padding=1)
         self.downs, skips, ni = nn.ModuleList(), [chs[0]], chs[0]
         for i, c in enumerate(chs):
-            for _ in range(cfg.n_blocks): self.downs.append(ResBlock(ni, c, E, cfg.groups)); ni = c; skips.append(c)
+            for _ in range(cfg.n_blocks): self.downs.append(block(ni, c)); ni = c; skips.append(c)
             if i < len(chs)-1: self.downs.append(nn.Conv2d(c, c, 3, stride=2, padding=1)); skips.append(c)
-        self.mid = nn.ModuleList([ResBlock(ni, ni, E, cfg.groups), ResBlock(ni, ni, E, cfg.groups)])
+        self.mid = nn.ModuleList([block(ni, ni), block(ni, ni)])
         self.ups = nn.ModuleList()
         for i, c in reversed(list(enumerate(chs))):
-            for _ in range(cfg.n_blocks + 1): self.ups.append(ResBlock(ni + skips.pop(), c, E, cfg.groups)); ni = c
+            for _ in range(cfg.n_blocks + 1): self.ups.append(block(ni + skips.pop(), c)); ni = c
             if i > 0: self.ups.append(UpTo())
         self.norm_out, self.conv_out = nn.GroupNorm(min(cfg.groups, ni), ni), nn.Conv2d(ni, cfg.in_ch, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight); nn.init.zeros_(self.conv_out.bias)  # start by predicting zero noise
 
-    def forward(self, x, t, c=None):   # x: (B, C, H, W), t: (B,) steps, c: (B,) labels or None
+    def forward(self, x, t, c=None):   # x: (B, C, H, W), t: (B,) steps, c: (B,) labels, a prompt's features, or None
         t = torch.as_tensor(t, device=x.device)
         if t.ndim == 0: t = t.expand(len(x))
-        emb = self.emb_mlp(timestep_embedding(t, self.cfg.emb_dim))    # (B, E)
+        emb, ctx, mask = self.emb_mlp(timestep_embedding(t, self.cfg.emb_dim)), None, None   # (B, E)
         if self.label_emb is not None:
             if c is None: c = torch.full((len(x),), self.cfg.n_classes, device=x.device)
             emb = emb + self.label_emb(c)
+        if self.text_emb is not None:
+            ctx, mask, pooled = c
+            emb, ctx = emb + self.text_emb(pooled.to(x.dtype)), ctx.to(x.dtype)
+        block = lambda m, h: m(h, emb) if ctx is None else m(h, emb, ctx, mask)
         h = self.conv_in(x); hs = [h]                                    # (B, chs[0], H, W)
-        for m in self.downs: h = m(h, emb) if isinstance(m, ResBlock) else m(h); hs.append(h)
-        for m in self.mid: h = m(h, emb)                                 # (B, chs[-1], H/4, W/4)
-        for m in self.ups: h = m(torch.cat([h, hs.pop()], 1), emb) if isinstance(m, ResBlock) else m(h, hs[-1])
+        for m in self.downs: h = m(h) if isinstance(m, nn.Conv2d) else block(m, h); hs.append(h)
+        for m in self.mid: h = block(m, h)                               # (B, chs[-1], H/4, W/4)
+        for m in self.ups: h = m(h, hs[-1]) if isinstance(m, UpTo) else block(m, torch.cat([h, hs.pop()], 1))
         return self.conv_out(F.silu(self.norm_out(h)))                   # (B, C, H, W)
 
 # %% ../nbs/03_denoiser.ipynb #175dbb60
@@ -113,78 +126,34 @@ def predict_noise(
     return model(xt.to(dev), t.to(dev), None if c is None else torch.as_tensor(c, device=dev)).float().cpu()
 
 # %% ../nbs/03_denoiser.ipynb #a5cda907
-@dataclass
-class TrainConfig:
-    epochs:float = 10        # passes over the 60,000 training digits
-    bs:int = 128             # batch size
-    lr:float = 3e-3          # peak learning rate (AdamW)
-    warmup:float = 0.02      # share of the steps spent warming up the learning rate
-    ema:float = 0.999        # decay of the EMA of the weights
-    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
-    p_uncond:float = 0.1     # with labels: how often the label is dropped (for guidance)
-    seed:int = 0             # seed for the whole run
-    max_steps:int|None = None # stop early after this many steps (quick runs)
-
-# %% ../nbs/03_denoiser.ipynb #a4c320f5
-class EMA:
-    "An exponential moving average of a model's weights; `ema.model` is the averaged copy."
-    def __init__(self, model:nn.Module, decay:float=0.999):
-        self.model, self.decay, self.n = copy.deepcopy(model).eval().requires_grad_(False), decay, 0
-    @torch.no_grad()
-    def update(self, model:nn.Module):
-        self.n += 1
-        d = min(self.decay, (1 + self.n)/(10 + self.n))  # average over fewer steps at first
-        for e, p in zip(self.model.parameters(), model.parameters()): e.lerp_(p.detach(), 1 - d)
-        for e, b in zip(self.model.buffers(), model.buffers()): e.copy_(b)
-
-# %% ../nbs/03_denoiser.ipynb #46cc2ee0
-def lr_at(step:int, total:int, peak:float, warmup:float)->float:
-    "Linear warm-up to `peak` over `warmup*total` steps, then cosine decay to zero."
-    w = max(1, int(warmup*total))
-    return peak*step/w if step < w else peak*0.5*(1 + math.cos(math.pi*(step - w)/max(1, total - w)))
+DENOISER_FIT = FitConfig(epochs=10, bs=128, lr=3e-3, warmup=0.02, ema=0.999)   # the recipe of the shipped noise predictor
 
 # %% ../nbs/03_denoiser.ipynb #a929d7b5
+def drop_labels(c:torch.Tensor, p:float, null:int)->torch.Tensor:
+    "Labels `c` with each one replaced by `null` (\"no label\") with probability `p`."
+    return torch.where(torch.rand(len(c), device=c.device) < p, null, c) if p > 0 else c
+
 def diffusion_loss(model:UNet, x0:torch.Tensor, sched:NoiseSchedule, c=None, p_uncond:float=0.)->torch.Tensor:
     "The DDPM loss on a batch: MSE between the noise added at random steps and the model's prediction."
     t = torch.randint(0, sched.T, (len(x0),), device=x0.device)
     xt, noise = add_noise(x0, t, sched)
-    if c is not None and p_uncond > 0: c = torch.where(torch.rand(len(c), device=c.device) < p_uncond, model.cfg.n_classes, c)
+    if isinstance(c, torch.Tensor): c = drop_labels(c, p_uncond, model.cfg.n_classes)
     return F.mse_loss(model(xt, t, c).float(), noise)
 
 # %% ../nbs/03_denoiser.ipynb #b4b38ea8
 def train_denoiser(
     cfg:UNetConfig=UNetConfig(), # The model to build
-    tcfg:TrainConfig=TrainConfig(), # How to train it
-    dl=None, # Training batches `(x [B,1,28,28] in [-1,1], y)`; MNIST's training set when None
-    device=None, # Default: `default_device()`
-    progress_bar:bool|None=None, # Show a progress bar (default: yes, except under tests)
+    fcfg:FitConfig=DENOISER_FIT, # How to train it
+    data:tuple|None=None, # Training digits and labels `(x [N,1,28,28] in [-1,1], y [N])`; MNIST's 60,000 when None
+    p_uncond:float=0.1, # With labels: how often a label is dropped (for guidance)
+    **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[UNet, dict]:
-    "Train a noise predictor from scratch; returns the EMA model and a history (losses, time, throughput)."
-    set_seed(tcfg.seed)
-    device = torch.device(device or default_device())
-    if dl is None:
-        from minidiff.data import get_dls
-        dl = get_dls(tcfg.bs)[0]
-    sched, model = make_schedule(cfg.schedule, cfg.T), UNet(cfg).to(device)   # the model's config carries its schedule
-    ema, bf16 = EMA(model, tcfg.ema), use_bf16(device, tcfg.bf16)
-    opt = torch.optim.AdamW(model.parameters(), tcfg.lr, weight_decay=0.)
-    total = math.ceil(tcfg.epochs*len(dl)) if tcfg.max_steps is None else tcfg.max_steps
-    losses, seen, t0, step = [], 0, time.perf_counter(), 0
-    bar = progress(range(total), desc='training', disable=None if progress_bar is None else not progress_bar)
-    while step < total:
-        for xb, yb in dl:
-            if step >= total: break
-            for g in opt.param_groups: g['lr'] = lr_at(step, total, tcfg.lr, tcfg.warmup)
-            xb, yb = xb.to(device), yb.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss = diffusion_loss(model, xb, sched, yb if cfg.n_classes else None, tcfg.p_uncond)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); ema.update(model)
-            losses.append(loss.item()); seen += len(xb); step += 1
-            bar.update(1)
-            if step % 20 == 0: bar.set_postfix(loss=f'{sum(losses[-20:])/20:.4f}')
-    bar.close()
-    secs = time.perf_counter() - t0
-    return ema.model, dict(losses=losses, seconds=secs, digits_per_s=seen/secs, steps=step, bf16=bf16)
+    "Train a noise predictor from scratch with `fit`; returns the EMA model and the history."
+    data = training_digits() if data is None else data
+    set_seed(fcfg.seed)
+    sched, model = make_schedule(cfg.schedule, cfg.T), UNet(cfg)   # the model's config carries its schedule
+    loss = lambda m, b: diffusion_loss(m, b[0], sched, b[1] if cfg.n_classes else None, p_uncond)
+    return fit(model, loss, data, fcfg, name=kwargs.pop('name', 'conditional' if cfg.n_classes else 'denoiser'), **kwargs)
 
 # %% ../nbs/03_denoiser.ipynb #4f6e2faf
 def time_training_step(cfg:UNetConfig=UNetConfig(), bs:int=128, bf16:bool|None=None, n:int=5, device=None)->float:

@@ -10,7 +10,7 @@ from .core import default_device
 from .judge import load_judge, fid, fid_floor, class_accuracy
 from .denoiser import load_denoiser
 from .samplers import generate, SAMPLERS
-from .conditional import generate_digits
+from .conditional import generate_digits, GUIDANCE
 
 # %% auto #0
 __all__ = ['evaluate']
@@ -22,7 +22,7 @@ def evaluate(
     steps:int=20, # Model evaluations per digit
     sampler:str='dpmpp_2m', # One of `SAMPLERS`
     seed:int=0, # Seed for the sampling noise
-    guidance:float=1.5, # Guidance scale, for a model that takes a label
+    guidance:float|None=None, # Guidance scale, for a model that takes a label (default: `GUIDANCE` of 07_conditional)
     judge=None, # The judge (default: the shipped one)
     disable:bool|None=None, # Hide progress bars
     **kwargs, # Passed to `generate`
@@ -31,7 +31,7 @@ def evaluate(
     if isinstance(n, bool) or not isinstance(n, int) or n < 2: raise ValueError(f'n must be a positive integer of at least 2 (FID needs a set); got {n!r}')
     if isinstance(model, (str, bytes)) or hasattr(model, '__fspath__'): model = load_denoiser(model)
     judge = judge or load_judge()
-    labels = torch.arange(n) % 10
+    labels, guidance = torch.arange(n) % 10, GUIDANCE if guidance is None else guidance
     t0 = time.perf_counter()
     if model.cfg.n_classes: x = generate_digits(model, labels, n, steps, guidance, sampler, seed=seed, disable=disable, **kwargs)
     else: x = generate(model, n, steps, sampler, seed=seed, disable=disable, **kwargs)

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, progress, set_seed, load_weights, use_bf16
+from .core import default_device, check_images, set_seed, load_weights
+from .fit import FitConfig, fit
 
 # %% auto #0
-__all__ = ['JudgeConfig', 'Judge', 'augment', 'JudgeTrainConfig', 'accuracy', 'predict', 'train_judge', 'frechet_distance',
+__all__ = ['JUDGE_FIT', 'JudgeConfig', 'Judge', 'augment', 'accuracy', 'predict', 'train_judge', 'frechet_distance',
            'judge_features', 'feature_stats', 'set_reference', 'fid', 'class_accuracy', 'load_judge', 'real_digits',
            'fid_floor']
 
@@ -60,14 +61,7 @@ def augment(x:torch.Tensor, shift:float=2/28, rot:float=10., scale:float=0.1)->t
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode='zeros') - 1
 
 # %% ../nbs/04_judge.ipynb #5a3de9cb
-@dataclass
-class JudgeTrainConfig:
-    epochs:float = 4          # passes over the training digits (fractions allowed)
-    bs:int = 128              # batch size
-    lr:float = 3e-3           # peak learning rate (one-cycle)
-    bf16:bool|None = None     # bf16 autocast; None: where it is fast (`use_bf16`)
-    seed:int = 0
-    max_steps:int|None = None # stop early (quick runs)
+JUDGE_FIT = FitConfig(epochs=4, bs=128, lr=3e-3, warmup=0.3, wd=0.05)   # the judge's recipe: a long warm-up, weight decay
 
 # %% ../nbs/04_judge.ipynb #fb97ea11
 @torch.no_grad()
@@ -85,38 +79,18 @@ def predict(model:nn.Module, x:torch.Tensor, bs:int=1000)->torch.Tensor:
 # %% ../nbs/04_judge.ipynb #20bbed80
 def train_judge(
     cfg:JudgeConfig=JudgeConfig(), # The model to build
-    tcfg:JudgeTrainConfig=JudgeTrainConfig(), # How to train it
-    device=None, # Default: `default_device()`
-    progress_bar:bool|None=None, # Show a progress bar (default: yes, except under tests)
+    fcfg:FitConfig=JUDGE_FIT, # How to train it
+    **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Judge, dict]:
-    "Train the judge on MNIST's training digits; returns it (in eval mode, FID reference filled in) and a history."
-    from minidiff.data import get_dls, load_mnist, digits_to_float
-    set_seed(tcfg.seed)
-    device = torch.device(device or default_device())
-    dl = get_dls(tcfg.bs)[0]
-    model, bf16 = Judge(cfg).to(device), use_bf16(device, tcfg.bf16)
-    total = math.ceil(tcfg.epochs*len(dl)) if tcfg.max_steps is None else tcfg.max_steps
-    opt = torch.optim.AdamW(model.parameters(), tcfg.lr, weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, tcfg.lr, total_steps=total)
-    losses, step, t0 = [], 0, time.perf_counter()
-    bar = progress(range(total), desc='training the judge', disable=None if progress_bar is None else not progress_bar)
-    while step < total:
-        model.train()
-        for xb, yb in dl:
-            if step >= total: break
-            xb, yb = xb.to(device), yb.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                loss = F.cross_entropy(model(augment(xb)).float(), yb)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-            losses.append(loss.item()); step += 1; bar.update(1)
-            if step % 20 == 0: bar.set_postfix(loss=f'{sum(losses[-20:])/20:.4f}')
-    bar.close()
-    secs = time.perf_counter() - t0
-    _, _, x_test, y_test = load_mnist()
+    "Train the judge on MNIST's training digits (augmented) with `fit`; returns it in eval mode with its FID reference filled in, and the history."
+    from minidiff.data import load_mnist, digits_to_float, training_digits
+    set_seed(fcfg.seed)
+    loss = lambda m, b: F.cross_entropy(m(augment(b[0])).float(), b[1])
+    model, hist = fit(Judge(cfg), loss, training_digits(), fcfg, name=kwargs.pop('name', 'judge'), **kwargs)
+    _, _, x_test, y_test = load_mnist(verbose=False)
     x_test = digits_to_float(x_test)
-    model.eval()
     set_reference(model, x_test)
-    return model, dict(losses=losses, seconds=secs, test_accuracy=accuracy(model, x_test, y_test), bf16=bf16)
+    return model, dict(hist, test_accuracy=accuracy(model, x_test, y_test))
 
 # %% ../nbs/04_judge.ipynb #fd025e31
 def _sqrtm_psd(a:torch.Tensor)->torch.Tensor:

@@ -4,20 +4,22 @@
 
 # %% ../nbs/10_latent.ipynb #2269778b
 from __future__ import annotations
-import math, random, string, time
+import math, random, string
 from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, progress, set_seed, load_weights, use_bf16
+from .core import default_device, set_seed, load_weights
+from .data import training_digits
 from .noise import make_schedule, schedule_for
-from .denoiser import ResBlock, UpTo, timestep_embedding, EMA, lr_at, diffusion_loss
+from .denoiser import UNet, UNetConfig, ResBlock, diffusion_loss
+from .fit import FitConfig, fit
 from .autoencoder import Autoencoder, load_autoencoder
 from .clip import Clip, Captioner, load_clip, _write
 
 # %% auto #0
-__all__ = ['CrossAttention', 'LatentConfig', 'TextBlock', 'LatentUNet', 'prompt_features', 'encode_prompts', 'encode_dataset',
-           'add_filler', 'LatentTrainConfig', 'train_latent', 'load_latent']
+__all__ = ['LATENT', 'LATENT_FIT', 'CrossAttention', 'TextBlock', 'prompt_features', 'encode_prompts', 'encode_dataset',
+           'add_filler', 'train_latent', 'load_latent']
 
 # %% ../nbs/10_latent.ipynb #0cf0ecb3
 class CrossAttention(nn.Module):
@@ -39,58 +41,14 @@ class CrossAttention(nn.Module):
         return x + self.out(a.transpose(1, 2).reshape(B, H*W, C)).transpose(1, 2).view(B, C, H, W)
 
 # %% ../nbs/10_latent.ipynb #d4f3d258
-@dataclass
-class LatentConfig:
-    in_ch:int = 4            # latent channels (the autoencoder's `latent_ch`)
-    size:int = 7             # latent side
-    chs:tuple = (64, 128)    # channels at each resolution (7x7, 4x4)
-    n_blocks:int = 1         # blocks per resolution on the way down (one more on the way up)
-    emb_dim:int = 128        # size of the noise-level embedding
-    groups:int = 8           # groups in GroupNorm
-    ctx_dim:int = 64         # width of the text encoder's token features
-    heads:int = 4            # attention heads
-    schedule:str = 'cosine'  # the noise schedule it is trained with, and sampled with (`schedule_for`)
-    T:int = 1000             # steps in that schedule
-
 class TextBlock(nn.Module):
     "A resnet block, then cross-attention to the prompt."
-    def __init__(self, ni:int, nf:int, cfg:LatentConfig):
+    def __init__(self, ni:int, nf:int, cfg:UNetConfig):
         super().__init__()
         self.res, self.attn = ResBlock(ni, nf, cfg.emb_dim, cfg.groups), CrossAttention(nf, cfg.ctx_dim, cfg.heads, cfg.groups)
     def forward(self, x, emb, ctx, mask): return self.attn(self.res(x, emb), ctx, mask)
 
-# %% ../nbs/10_latent.ipynb #8ab806c7
-class LatentUNet(nn.Module):
-    "Predicts the noise in latents `x` at step `t`, given a prompt's features `c = (tokens [B,L,D], mask [B,L], pooled [B,D])`."
-    def __init__(self, cfg:LatentConfig=LatentConfig()):
-        super().__init__()
-        self.cfg, E, chs = cfg, cfg.emb_dim, cfg.chs
-        self.emb_mlp = nn.Sequential(nn.Linear(E, E), nn.SiLU(), nn.Linear(E, E))
-        self.text_emb = nn.Linear(cfg.ctx_dim, E)                        # the pooled prompt, added to the noise level
-        self.conv_in = nn.Conv2d(cfg.in_ch, chs[0], 3, padding=1)
-        self.downs, skips, ni = nn.ModuleList(), [chs[0]], chs[0]
-        for i, c in enumerate(chs):
-            for _ in range(cfg.n_blocks): self.downs.append(TextBlock(ni, c, cfg)); ni = c; skips.append(c)
-            if i < len(chs)-1: self.downs.append(nn.Conv2d(c, c, 3, stride=2, padding=1)); skips.append(c)
-        self.mid = nn.ModuleList([TextBlock(ni, ni, cfg), TextBlock(ni, ni, cfg)])
-        self.ups = nn.ModuleList()
-        for i, c in reversed(list(enumerate(chs))):
-            for _ in range(cfg.n_blocks + 1): self.ups.append(TextBlock(ni + skips.pop(), c, cfg)); ni = c
-            if i > 0: self.ups.append(UpTo())
-        self.norm_out, self.conv_out = nn.GroupNorm(min(cfg.groups, ni), ni), nn.Conv2d(ni, cfg.in_ch, 3, padding=1)
-        nn.init.zeros_(self.conv_out.weight); nn.init.zeros_(self.conv_out.bias)
-
-    def forward(self, x, t, c):   # x: (B, 4, 7, 7), t: (B,) steps, c: (tokens, mask, pooled)
-        ctx, mask, pooled = c
-        t = torch.as_tensor(t, device=x.device)
-        if t.ndim == 0: t = t.expand(len(x))
-        emb = self.emb_mlp(timestep_embedding(t, self.cfg.emb_dim)) + self.text_emb(pooled.to(x.dtype))  # (B, E)
-        ctx = ctx.to(x.dtype)
-        h = self.conv_in(x); hs = [h]                                    # (B, chs[0], 7, 7)
-        for m in self.downs: h = m(h, emb, ctx, mask) if isinstance(m, TextBlock) else m(h); hs.append(h)
-        for m in self.mid: h = m(h, emb, ctx, mask)                      # (B, chs[-1], 4, 4)
-        for m in self.ups: h = m(torch.cat([h, hs.pop()], 1), emb, ctx, mask) if isinstance(m, TextBlock) else m(h, hs[-1])
-        return self.conv_out(F.silu(self.norm_out(h)))                   # (B, 4, 7, 7)
+LATENT = UNetConfig(in_ch=4, size=7, chs=(64, 128), ctx_dim=64, heads=4)   # the shipped latent model: 4x7x7 latents, 64-wide token features
 
 # %% ../nbs/10_latent.ipynb #52819e3d
 @torch.no_grad()
@@ -126,58 +84,37 @@ def add_filler(caption:str, rng:random.Random, p:float=0.5)->str:
     return ' '.join(words)
 
 # %% ../nbs/10_latent.ipynb #108cca40
-@dataclass
-class LatentTrainConfig:
-    epochs:float = 12        # passes over the 60,000 training digits
-    bs:int = 128             # batch size
-    lr:float = 2e-3          # peak learning rate (AdamW, warm-up then cosine decay)
-    warmup:float = 0.02      # share of the steps spent warming up
-    ema:float = 0.999        # decay of the EMA of the weights
-    p_uncond:float = 0.1     # how often the caption is replaced by the empty prompt (for guidance)
-    p_filler:float = 0.5     # how often one or two made-up words are slipped into the caption
-    bf16:bool|None = None    # bf16 autocast; None: where it is fast (`use_bf16`: native-bf16 CPUs, CUDA)
-    seed:int = 0             # seed for the run and the captions
-    max_steps:int|None = None # stop early after this many steps (quick runs)
+LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)   # the recipe of the shipped latent model
 
 # %% ../nbs/10_latent.ipynb #1e8edc65
 def train_latent(
-    cfg:LatentConfig=LatentConfig(), # The model to build
-    tcfg:LatentTrainConfig=LatentTrainConfig(), # How to train it
+    cfg:UNetConfig=LATENT, # The model to build (a `UNet` with `ctx_dim` set)
+    fcfg:FitConfig=LATENT_FIT, # How to train it
     ae:Autoencoder|None=None, # The autoencoder (default: the shipped one)
     clip:Clip|None=None, # The text encoder (default: the shipped one); frozen
     data:tuple|None=None, # Digits [N,1,28,28] in [-1, 1] and their labels (default: MNIST's 60,000 training digits)
+    p_uncond:float=0.1, # How often the caption is replaced by the empty prompt (for guidance)
+    p_filler:float=0.5, # How often one or two made-up words are slipped into the caption
     device=None, # Default: `default_device()`
-    progress_bar:bool|None=None, # Show a progress bar (default: yes, except under tests)
-)->tuple[LatentUNet, dict]:
-    "Train a text-conditioned noise predictor on digits encoded to latents and captioned; returns the EMA model and a history."
-    from minidiff.data import load_mnist, digits_to_float
-    set_seed(tcfg.seed); rng = random.Random(tcfg.seed)
-    device = torch.device(device or default_device())
+    **kwargs, # Passed on to `fit`: ckpt, resume, eval_fn, eval_every, progress_bar
+)->tuple[UNet, dict]:
+    "Train a text-conditioned noise predictor with `fit` on digits encoded to latents and captioned; returns the EMA model and the history."
+    from minidiff.fit import init_dist
+    if not cfg.ctx_dim: raise ValueError('the latent model reads a prompt: its config needs ctx_dim > 0 (the width of the token features)')
+    device = init_dist(device)
+    set_seed(fcfg.seed)
     ae, clip = ae or load_autoencoder(device=device), clip or load_clip(device=device)
-    if data is None: x_tr, y_tr = load_mnist(verbose=False)[:2]; data = (digits_to_float(x_tr), y_tr)
-    x, y_tr = data
-    desc, (mean, std) = Captioner.fit(x, y_tr).describe(x, y_tr), encode_dataset(ae, x)
-    model, sched, bf16 = LatentUNet(cfg).to(device), make_schedule(cfg.schedule, cfg.T), use_bf16(device, tcfg.bf16)
-    ema, opt = EMA(model, tcfg.ema), torch.optim.AdamW(model.parameters(), tcfg.lr, weight_decay=0.)
-    total = max(1, int(tcfg.epochs*(len(x)//tcfg.bs))) if tcfg.max_steps is None else tcfg.max_steps
-    losses, step, t0 = [], 0, time.perf_counter()
-    bar = progress(range(total), desc='latent', disable=None if progress_bar is None else not progress_bar)
-    while step < total:
-        for idx in torch.randperm(len(x)).split(tcfg.bs):
-            if step >= total or len(idx) < tcfg.bs: break
-            for g in opt.param_groups: g['lr'] = lr_at(step, total, tcfg.lr, tcfg.warmup)
-            caps = ['' if rng.random() < tcfg.p_uncond else add_filler(_write(desc[i], rng), rng, tcfg.p_filler) for i in idx.tolist()]
-            c = prompt_features(clip, clip.tokenizer(caps).to(device))
-            z = (mean[idx] + std[idx]*torch.randn_like(std[idx])).to(device)   # a sample from each posterior
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): loss = diffusion_loss(model, z, sched, c)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); ema.update(model)
-            losses.append(loss.item()); step += 1; bar.update(1)
-            if step % 20 == 0: bar.set_postfix(loss=f'{sum(losses[-20:])/20:.4f}')
-    bar.close()
-    secs = time.perf_counter() - t0
-    return ema.model, dict(losses=losses, seconds=secs, digits_per_s=step*tcfg.bs/secs, steps=step, bf16=bf16)
+    x, y = training_digits() if data is None else data
+    desc, (mean, std) = Captioner.fit(x, y).describe(x, y), encode_dataset(ae, x)
+    sched = make_schedule(cfg.schedule, cfg.T)
+    def loss(model, b):   # b: (posterior means, spreads, indices); a fresh caption for each digit at every step
+        mu, sd, idx = b
+        caps = ['' if random.random() < p_uncond else add_filler(_write(desc[i], random), random, p_filler) for i in idx.tolist()]
+        with torch.autocast(mu.device.type, enabled=False): c = prompt_features(clip, clip.tokenizer(caps).to(mu.device))
+        return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c)   # a sample from each posterior
+    return fit(UNet(cfg), loss, (mean, std, torch.arange(len(x))), fcfg, device=device, name=kwargs.pop('name', 'latent'), **kwargs)
 
 # %% ../nbs/10_latent.ipynb #839e9f00
-def load_latent(name='latent', device=None)->LatentUNet:
+def load_latent(name='latent', device=None)->UNet:
     "The shipped text-conditioned latent noise predictor (`minidiff train latent`), or one saved at a path."
-    return load_weights(name, LatentUNet, LatentConfig, device)
+    return load_weights(name, UNet, UNetConfig, device)

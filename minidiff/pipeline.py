@@ -12,7 +12,8 @@ from .samplers import SAMPLERS, check_n_steps, t_to_sigma
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
 from .clip import Clip, load_clip, DIGIT_WORDS, TEMPLATES, HELD_OUT_TEMPLATES, WORDS, HELD_OUT_WORDS
-from .latent import LatentUNet, load_latent, prompt_features
+from .denoiser import UNet
+from .latent import load_latent, prompt_features
 
 # %% auto #0
 __all__ = ['PHRASINGS', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'pipeline_sliders',
@@ -47,7 +48,7 @@ def _strength(s)->float:
 
 class LatentDiffusionPipeline:
     "Prompt -> text encoder -> noise predictor on latents, guided by the text -> decoder -> digits."
-    def __init__(self, unet:LatentUNet, vae:Autoencoder, clip:Clip, sched:NoiseSchedule|None=None, device=None, bf16:bool|None=None):
+    def __init__(self, unet:UNet, vae:Autoencoder, clip:Clip, sched:NoiseSchedule|None=None, device=None, bf16:bool|None=None):
         self.device = torch.device(device or default_device())
         self.unet, self.vae, self.clip = unet.to(self.device).eval(), vae.to(self.device).eval(), clip.to(self.device).eval()
         self.sched, self.bf16 = sched or schedule_for(unet), use_bf16(self.device, bf16)   # the schedule the model was trained with

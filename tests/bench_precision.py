@@ -16,7 +16,7 @@ from minidiff.denoiser import UNet, UNetConfig, diffusion_loss
 from minidiff.judge import Judge, JudgeConfig, augment
 from minidiff.autoencoder import Autoencoder, AEConfig, ae_loss
 from minidiff.clip import load_clip, clip_loss
-from minidiff.latent import LatentUNet, LatentConfig, prompt_features
+from minidiff.latent import LATENT, prompt_features
 
 def _timed(fn, n:int, dev)->float:
     "Median seconds of `n` calls of `fn` after two warm-up calls."
@@ -63,7 +63,7 @@ def training_workloads(dev, bs:int=128)->dict:
     c = prompt_features(clip, clip.tokenizer(caps[:bs]).to(dev))
     z = torch.randn(bs, 4, 7, 7, generator=g).to(dev)
     def latent(bf16):
-        torch.manual_seed(0); m = LatentUNet(LatentConfig()).to(dev)
+        torch.manual_seed(0); m = UNet(LATENT).to(dev)
         return _step(m, lambda: diffusion_loss(m, z, sched, c), bf16, dev)
     return dict(denoiser=(bs, unet(0)), conditional=(bs, unet(10)), judge=(bs, judge), autoencoder=(bs, ae),
                 autoencoder_plain=None, clip=(256, clip_step), latent=(bs, latent))
@@ -71,19 +71,19 @@ def training_workloads(dev, bs:int=128)->dict:
 def sampling_workloads(dev)->dict:
     "name -> a function of bf16 that builds one warm sampling call."
     from minidiff.pipeline import LatentDiffusionPipeline
-    from minidiff.conditional import load_conditional, generate_digits
+    from minidiff.conditional import load_conditional, generate_digits, GUIDANCE
     pipes = {}
     def pipe(bf16):
         p = pipes.setdefault(bf16, LatentDiffusionPipeline.from_pretrained(device=dev, bf16=bf16))
         return lambda: p('a thick seven', 20, 1.75, num_images_per_prompt=16, disable=True)
     cond = load_conditional(device=dev)
-    def pixel(bf16): return lambda: generate_digits(cond, 7, 16, 20, 1.5, 'dpmpp_2m', seed=0, disable=True, bf16=bf16)
+    def pixel(bf16): return lambda: generate_digits(cond, 7, 16, 20, GUIDANCE, 'dpmpp_2m', seed=0, disable=True, bf16=bf16)
     return {'pipeline, 16 digits, 20 steps': pipe, 'conditional pixel model, 16 digits, 20 steps': pixel}
 
 def quality(dev, n:int=2000, seeds=(0, 1))->list:
     "FID and class accuracy of the shipped models' digits in fp32 and in bf16, for each seed."
     from minidiff.evaluate import evaluate
-    from minidiff.conditional import load_conditional
+    from minidiff.conditional import load_conditional, GUIDANCE
     from minidiff.judge import load_judge
     from minidiff.pipeline import LatentDiffusionPipeline, adherence_report
     judge, cond, rows = load_judge(device=dev), load_conditional(device=dev), []
@@ -91,7 +91,7 @@ def quality(dev, n:int=2000, seeds=(0, 1))->list:
         pipe = LatentDiffusionPipeline.from_pretrained(device=dev, bf16=bf16)
         for s in seeds:
             r = evaluate(cond, n, seed=s, judge=judge, disable=True, bf16=bf16)
-            rows.append(dict(model='conditional (guidance 1.5, DPM-Solver++ 20)', precision='bf16' if bf16 else 'fp32', seed=s,
+            rows.append(dict(model=f'conditional (guidance {GUIDANCE}, DPM-Solver++ 20)', precision='bf16' if bf16 else 'fp32', seed=s,
                              fid=r['fid'], fid_ratio=r['fid_ratio'], class_accuracy=r['class_accuracy']))
             r = adherence_report(pipe, n, seed=s, judge=judge)
             rows.append(dict(model='latent pipeline (guidance 1.75, DPM-Solver++ 20)', precision='bf16' if bf16 else 'fp32', seed=s,

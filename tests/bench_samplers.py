@@ -5,7 +5,7 @@ at 10, 20, 50 and 100 evaluations on N digits, and DDPM's original 1,000 steps o
 N=2,000 it would take about an hour of this CPU), for the unconditional model and for the conditional one with
 classifier-free guidance, plus that model at DPM-Solver++ 20 steps with other guidance scales. The FID floor is given for each N: FIDs at different N are not comparable.
 
-Run: python tests/bench_samplers.py [--n 2000] [--ddpm-n 500] [--guidance 1.5] [--out nbs/figures/samplers.json]
+Run: python tests/bench_samplers.py [--n 2000] [--ddpm-n 500] [--guidance 1.35] [--out nbs/figures/samplers.json]
 (on an otherwise idle machine: the seconds are wall-clock time).
 """
 import argparse, json, time
@@ -14,18 +14,19 @@ import torch
 from minidiff.denoiser import load_denoiser
 from minidiff.judge import load_judge, fid_floor
 from minidiff.evaluate import evaluate
+from minidiff.conditional import GUIDANCE
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--n', type=int, default=2000)
     p.add_argument('--ddpm-n', type=int, default=500)
-    p.add_argument('--guidance', type=float, default=1.5)
+    p.add_argument('--guidance', type=float, default=GUIDANCE, help=f'for the conditional model (default {GUIDANCE})')
     p.add_argument('--guidances', default='1,1.25,2,3', help='other guidance scales for the conditional model, at DPM-Solver++ 20 steps')
     p.add_argument('--nfes', default='10,20,50,100')
     p.add_argument('--samplers', default='ddim,dpmpp_2m')
     p.add_argument('--models', default='denoiser,conditional')
     p.add_argument('--out', default=str(Path(__file__).parent.parent/'nbs'/'figures'/'samplers.json'))
-    p.add_argument('--merge', action='store_true', help='add the rows to those already in --out (replacing any with the same model, sampler, evaluations and guidance)')
+    p.add_argument('--merge', action='store_true', help="keep the rows already in --out for the models not measured now (the measured models' rows are all replaced)")
     a = p.parse_args()
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
     judge, rows = load_judge(), []
@@ -50,10 +51,9 @@ def main():
         rows.append(row)
         print(json.dumps(row), flush=True)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    key = lambda r: (r['model'], r['sampler'], r['evals'], r['guidance'])
     if a.merge and out.exists():
-        new = {key(r) for r in rows}
-        rows = [r for r in json.loads(out.read_text())['rows'] if key(r) not in new] + rows
+        measured = set(a.models.split(','))
+        rows = [r for r in json.loads(out.read_text())['rows'] if r['model'] not in measured] + rows
     json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(), rows=rows), open(out, 'w'), indent=1)
     print(f'wrote {out}')
 

@@ -19,7 +19,8 @@ from torch import nn
 import torch.nn.functional as F
 from minidiff.core import set_seed, default_device
 from minidiff.data import get_dls
-from minidiff.denoiser import UNetConfig, TrainConfig, train_denoiser, time_training_step
+from minidiff.denoiser import UNetConfig, DENOISER_FIT, train_denoiser, time_training_step
+from dataclasses import replace
 from minidiff.conditional import generate_digits
 from minidiff.judge import load_judge, fid, fid_floor, class_accuracy
 
@@ -87,7 +88,7 @@ def main():
     rate = time_training_step(cfg, 128, n=20, device=device)
     epochs = 0.9*budget*rate/60_000   # 10% kept back for the data loader and the EMA, which the timing leaves out
     print(f'minidiff: {rate:.0f} digits/s in a timed step, so {epochs:.2f} epochs', flush=True)
-    ours, hist = train_denoiser(cfg, TrainConfig(epochs=epochs), device=device)
+    ours, hist = train_denoiser(cfg, replace(DENOISER_FIT, epochs=epochs), device=device)
     t0 = time.perf_counter(); x = generate_digits(ours, labels, a.n, a.steps, a.guidance, 'ddim', seed=0, disable=True)
     ours_res = dict(train_seconds=round(hist['seconds']), epochs=round(epochs, 2), digits=round(hist['digits_per_s']*hist['seconds']),
                     final_loss=round(sum(hist['losses'][-200:])/len(hist['losses'][-200:]), 4), params=sum(p.numel() for p in ours.parameters()),

@@ -95,13 +95,13 @@ def test_cli_errors(args, msg):
 def test_schedule_travels_with_the_model(tmp_path):
     "A model trained with another schedule saves it in its config, and sampling uses it without being told."
     from minidiff.core import save_weights
-    from minidiff.denoiser import train_denoiser, TrainConfig
+    from minidiff.denoiser import train_denoiser
+    from minidiff.fit import FitConfig
     from minidiff.noise import schedule_for
     from minidiff.samplers import generate
     x = torch.rand(16, 1, 28, 28)*2 - 1
-    dl = [(x, torch.zeros(16, dtype=torch.long))]
     cfg = UNetConfig(chs=(8, 16), emb_dim=16, schedule='linear', T=500)
-    model, _ = train_denoiser(cfg, TrainConfig(max_steps=2), dl=dl, device='cpu', progress_bar=False)
+    model, _ = train_denoiser(cfg, FitConfig(max_steps=2, bs=16, ema=0.999), (x, torch.zeros(16, dtype=torch.long)), device='cpu', progress_bar=False)
     loaded = load_denoiser(save_weights(model, tmp_path/'linear.pt', cfg), device='cpu')
     assert (loaded.cfg.schedule, loaded.cfg.T) == ('linear', 500)
     assert schedule_for(loaded).name == 'linear' and schedule_for(loaded).T == 500
