@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #a19342e6
 from __future__ import annotations
-import argparse, datetime, math, os, platform, subprocess, sys, time
+import argparse, datetime, math, os, platform, subprocess, sys, time, warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 import torch
@@ -17,8 +17,8 @@ from .samplers import SAMPLERS
 
 # %% auto #0
 __all__ = ['FITS', 'TRAINERS', 'HALF', 'train_toy_cmd', 'train_denoiser_cmd', 'train_conditional_cmd', 'train_judge_cmd',
-           'train_autoencoder_cmd', 'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train_latent_cmd', 'train',
-           'parser', 'generate_cmd', 'evaluate_cmd', 'main']
+           'train_autoencoder_cmd', 'train_autoencoder_plain_cmd', 'train_clip_cmd', 'train_clip_chars_cmd',
+           'train_latent_cmd', 'train', 'parser', 'generate_cmd', 'evaluate_cmd', 'main']
 
 # %% ../nbs/90_cli.ipynb #a1fbd6f9
 def _curve(losses:list, every:int=50)->list:
@@ -26,15 +26,17 @@ def _curve(losses:list, every:int=50)->list:
     return [round(sum(losses[i:i+every])/len(losses[i:i+every]), 5) for i in range(0, len(losses), every)]
 
 def _record(args, secs:float, **figures)->dict:
-    "What a weights file records about the run that made it."
-    p = precision_report()
-    return dict(recipe='minidiff ' + ' '.join(args), wall_seconds=round(secs, 1),
+    "What a weights file records about the run that made it (the recipe without `--out`: where the file goes does not change it)."
+    p, args = precision_report(), list(args)
+    if '--out' in args: del args[args.index('--out'):args.index('--out') + 2]
+    args = [s for s in args if not s.startswith('--out=')]
+    return dict(recipe='minidiff ' + ' '.join(args), wall_seconds=round(secs, 1), threads=torch.get_num_threads(),
                 date=datetime.date.today().isoformat(), torch=torch.__version__,
                 machine=f"{platform.machine()}, {os.cpu_count()} cores, {p['device']}, CPU kind {p['cpu_capability']}"
                         f"{' with native bf16' if p['native_bf16'] else ''}, {p['precision']}", **figures)
 
 FITS = dict(toy=fit.TOY_FIT, denoiser=denoiser.DENOISER_FIT, conditional=CONDITIONAL_FIT, judge=judge.JUDGE_FIT,
-            autoencoder=autoencoder.AE_FIT, autoencoder_plain=autoencoder.AE_FIT, clip=clip.CLIP_FIT, latent=latent.LATENT_FIT)
+            autoencoder=autoencoder.AE_FIT, autoencoder_plain=autoencoder.AE_FIT, clip=clip.CLIP_FIT, clip_chars=clip.CLIP_FIT, latent=latent.LATENT_FIT)
 
 def _fit_cfg(a)->FitConfig:
     "The recipe's `FitConfig`, with what the command line changes."
@@ -97,24 +99,29 @@ def train_autoencoder_plain_cmd(a, argv):
     "Train the same autoencoder without the KL term, for the comparison in 08_autoencoder."
     return _train_ae(a, argv, variational=False)
 
-def train_clip_cmd(a, argv):
+def train_clip_cmd(a, argv, tokens:str='words'):
     "Train the contrastive text and image encoders on captioned digits, then measure zero-shot accuracy and the attribute check."
     fcfg = _fit_cfg(a)
-    model, hist = clip.train_clip(clip.ClipConfig(), fcfg, **_fit_kw(a))
+    model, hist = clip.train_clip(clip.ClipConfig(), fcfg, tokens=tokens, **_fit_kw(a))
     if hist['rank']: return model, None, None
     return model, model.cfg, _record(argv, hist['seconds_total'], **clip.clip_report(model, n_test=a.eval_n),
                                      captioner=hist['captioner'], **_figures(fcfg, hist, every=20))
 
+def train_clip_chars_cmd(a, argv):
+    "The same encoders with a character-level tokenizer, for the comparison in 09_clip."
+    return train_clip_cmd(a, argv, tokens='characters')
+
 def train_latent_cmd(a, argv):
     "Train the text-conditioned noise predictor on the shipped autoencoder's latents, reading the shipped text encoder."
     fcfg, mcfg = _fit_cfg(a), latent.LATENT
-    model, hist = latent.train_latent(mcfg, fcfg, **_fit_kw(a))
+    enc = clip.load_clip(a.clip) if a.clip else None                     # default: the shipped text encoder
+    model, hist = latent.train_latent(mcfg, fcfg, clip=enc, **_fit_kw(a))
     if hist['rank']: return model, None, None
     return model, mcfg, _record(argv, hist['seconds_total'], **_figures(fcfg, hist))
 
 TRAINERS = {'toy': train_toy_cmd, 'denoiser': train_denoiser_cmd, 'judge': train_judge_cmd, 'conditional': train_conditional_cmd,
             'autoencoder': train_autoencoder_cmd, 'autoencoder_plain': train_autoencoder_plain_cmd, 'clip': train_clip_cmd,
-            'latent': train_latent_cmd}
+            'clip_chars': train_clip_chars_cmd, 'latent': train_latent_cmd}
 HALF = {'latent'}   # stored as float16 to keep the shipped weights small
 
 # %% ../nbs/90_cli.ipynb #74005e7a
@@ -126,6 +133,9 @@ def _check_train_args(a):
     if a.eval_n is not None and a.eval_n < 2: raise ValueError(f'--eval-n must be at least 2 test digits; got {a.eval_n}')
     if a.nproc < 1: raise ValueError(f'--nproc must be a positive number of processes; got {a.nproc}')
     if a.ckpt_every is not None and not (a.ckpt_every >= 0): raise ValueError(f'--ckpt-every must be seconds >= 0; got {a.ckpt_every}')
+    if a.clip is not None:
+        if a.name != 'latent': raise ValueError(f'--clip chooses the text encoder the latent model reads; {a.name} reads none')
+        if not Path(a.clip).is_file(): raise ValueError(f'--clip: no weights file at {a.clip}')
     bs = FITS[a.name].bs
     if bs % a.nproc:
         ok = [n for n in range(1, min(bs, 16) + 1) if bs % n == 0]
@@ -181,6 +191,7 @@ def parser()->argparse.ArgumentParser:
     t.add_argument('--max-steps', type=int, default=None, help='stop after this many steps (quick runs)')
     t.add_argument('--nproc', type=int, default=1, help='train in N processes with torchrun: gloo on CPUs, NCCL on GPUs (default 1)')
     t.add_argument('--resume', action='store_true', help='carry on from the checkpoint beside the output (OUT with .ckpt)')
+    t.add_argument('--clip', default=None, help='latent only: the text encoder to read, a path (default: the shipped clip.pt)')
     t.add_argument('--ckpt-every', type=float, default=None, help='seconds between checkpoints (default 300; 0: every step)')
     e = sub.add_parser('evaluate', help='measure a model: FID, the floor, speed')
     e.add_argument('model', help="a shipped model's name (denoiser) or a path to a .pt file")
@@ -196,6 +207,7 @@ def parser()->argparse.ArgumentParser:
     g.add_argument('--n', type=int, default=16, help='how many (default 16)')
     g.add_argument('--steps', type=int, default=20, help='sampler steps (default 20)')
     g.add_argument('--guidance', type=float, default=None, help=f'classifier-free guidance scale (default 1.75 for a prompt, {GUIDANCE} for --digit)')
+    g.add_argument('--strict', action='store_true', help='refuse a prompt with words the text encoder never saw in training (default: draw it, with a warning)')
     g.add_argument('--negative', default=None, help='negative prompt: what to steer away from (default: the empty prompt)')
     g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
@@ -212,7 +224,7 @@ def _digits(a)->torch.Tensor:
         return from_pm1(generate_digits(load_conditional(a.model or 'conditional'), a.digit, a.n, a.steps, g, a.sampler, seed=a.seed))
     from minidiff.pipeline import LatentDiffusionPipeline
     pipe = LatentDiffusionPipeline.from_pretrained(a.model or 'latent')
-    return pipe(a.prompt, a.steps, 1.75 if a.guidance is None else a.guidance, a.negative, a.seed, a.n, sampler=a.sampler)
+    return pipe(a.prompt, a.steps, 1.75 if a.guidance is None else a.guidance, a.negative, a.seed, a.n, sampler=a.sampler, check_words=a.strict)
 
 def generate_cmd(a):
     "`minidiff generate PROMPT -o OUT` (or `--digit D`): digits to a PNG grid (`.png`) or a float tensor [N,1,28,28] in [0, 1] (`.pt`)."
@@ -222,7 +234,10 @@ def generate_cmd(a):
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK): raise ValueError(f'cannot write to {out.parent}/: not a writable folder')
     if a.n < 1: raise ValueError(f'n must be a positive integer; got {a.n}')
     if a.steps < 1: raise ValueError(f'steps must be a positive integer; got {a.steps}')
-    x = _digits(a).cpu()
+    with warnings.catch_warnings(record=True) as said:          # the pipeline's warnings, said once each, as the CLI's
+        warnings.simplefilter('always', UserWarning)
+        x = _digits(a).cpu()
+    for w in dict.fromkeys(str(w.message) for w in said if issubclass(w.category, UserWarning)): print(f'minidiff: warning: {w}', file=sys.stderr)
     tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')  # no partial file if anything fails
     try:
         if out.suffix == '.pt': torch.save(x, tmp)

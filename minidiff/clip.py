@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_clip.ipynb #849786ab
 from __future__ import annotations
-import math, random, re, time, warnings
+import math, random, re, string, time, warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -13,15 +13,18 @@ from .core import default_device, check_images, set_seed, load_weights
 from .fit import FitConfig, fit
 
 # %% auto #0
-__all__ = ['DIGIT_WORDS', 'TEMPLATES', 'HELD_OUT_TEMPLATES', 'WORDS', 'HELD_OUT_WORDS', 'CLIP_FIT', 'digit_properties',
-           'Captioner', 'Tokenizer', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'train_clip',
-           'class_prompts', 'zero_shot', 'search', 'load_clip', 'attribute_check', 'clip_report']
+__all__ = ['DIGIT_WORDS', 'ATTRS', 'OPPOSITE', 'FRAMES', 'NOUNS', 'WORDS', 'FILLERS', 'HELD_OUT_FRAMES', 'HELD_OUT_NOUNS',
+           'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'CLIP_FIT', 'PAIRS', 'digit_properties', 'grammar_words',
+           'split_words', 'add_filler', 'Captioner', 'normalise', 'Tokenizer', 'WordTokenizer', 'ClipConfig',
+           'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer', 'train_clip', 'class_prompts',
+           'phrasings', 'zero_shot', 'search', 'load_clip', 'word_pairs', 'attribute_prompt', 'attribute_check',
+           'clip_report']
 
 # %% ../nbs/09_clip.ipynb #ed953409
 DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 
 def digit_properties(x:torch.Tensor)->dict:
-    "Ink, slant and height of digits `x` [N,1,28,28] in [-1, 1]: tensors [N] each."
+    "Ink, slant, height and width, and the area of the ink's bounding box, of digits `x` [N,1,28,28] in [-1, 1]: tensors [N] each."
     check_images(x)
     p = (x[:, 0].float() + 1)/2                                          # (N, 28, 28) ink in [0, 1]
     ys, xs = torch.meshgrid(torch.arange(28.), torch.arange(28.), indexing='ij')
@@ -29,87 +32,154 @@ def digit_properties(x:torch.Tensor)->dict:
     cx, cy = (p*xs).sum((1, 2))/m, (p*ys).sum((1, 2))/m
     dx, dy = xs - cx[:, None, None], ys - cy[:, None, None]
     mu11, mu02 = (p*dx*dy).sum((1, 2)), (p*dy*dy).sum((1, 2)).clamp_min(1e-6)
-    rows = (p > 0.5).any(2).float()                                      # (N, 28) rows with ink
     idx = torch.arange(28.)
-    top = torch.where(rows > 0, idx, 28.).min(1).values
-    bottom = torch.where(rows > 0, idx, -1.).max(1).values
-    return dict(ink=p.mean((1, 2)), slant=-mu11/mu02, height=(bottom - top + 1).clamp_min(0))
+    def span(inked):                                                     # (N, 28) rows or columns with ink -> how many it spans
+        lo, hi = torch.where(inked, idx, 28.).min(1).values, torch.where(inked, idx, -1.).max(1).values
+        return (hi - lo + 1).clamp_min(0)
+    height, width = span((p > 0.5).any(2)), span((p > 0.5).any(1))
+    return dict(ink=p.mean((1, 2)), slant=-mu11/mu02, height=height, width=width, area=height*width)
+
+# %% ../nbs/09_clip.ipynb #150f88b9
+ATTRS = ('thick', 'thin', 'small', 'big', 'right', 'left', 'upright')
+OPPOSITE = dict(thick='thin', thin='thick', small='big', big='small', right='left', left='right')
+
+# The caption grammar: a frame (a request, a description, or both) around a noun phrase (the digit, with
+# attribute words before it and phrases after it), and sometimes a filler word. Each part has synonyms.
+FRAMES = ('{x}',                                                                               # as a caption
+    'draw {x}', 'draw me {x}', 'please draw {x}', 'draw {x} please', 'draw {x} for me', 'show me {x}', 'show {x}',
+    'please show me {x}', 'i want {x}', 'i want to see {x}', 'i would like {x}', 'i would like to see {x}',
+    'can you make {x}', 'can you draw {x}', 'can you show me {x}', 'can you make me {x}', 'can you draw me {x} please',
+    'make {x}', 'make me {x}', 'give me {x}', 'write {x}', 'generate {x}', 'create {x}', 'i want you to draw {x}',   # requests
+    'a photo of {x}', 'a drawing of {x}', 'a picture of {x}', 'an image of {x}', 'a photograph of {x}', 'this is {x}',
+    'here is {x}', 'a scan of {x}', 'a close-up of {x}',                                        # descriptions
+    'draw a picture of {x}', 'show me a photo of {x}', 'i want an image of {x}', 'can you make a drawing of {x}',
+    'make a picture of {x}', 'please show me an image of {x}', 'give me a drawing of {x}', 'generate an image of {x}')
+NOUNS = ('{a}{d}{l}', 'a {a}{d}{l}', 'the {a}{d}{l}', 'the {a}number {d}{l}', 'a {a}number {d}{l}', 'the {a}digit {d}{l}',
+         'a {a}digit {d}{l}', 'a {a}handwritten {d}{l}')
+WORDS = dict(thick=('thick', 'bold', 'heavy', 'dark', 'fat'), thin=('thin', 'skinny', 'light', 'fine', 'narrow'),
+             small=('small', 'tiny', 'little'), big=('big', 'large', 'huge'),
+             right=('right-leaning', 'leaning right', 'tilted right', 'slanted right', 'leaning to the right', 'tilted to the right'),
+             left=('left-leaning', 'leaning left', 'tilted left', 'slanted left', 'leaning to the left', 'tilted to the left'),
+             upright=('upright', 'straight', 'standing straight'))
+FILLERS = ('please', 'thanks', 'thank you', 'ok', 'now', 'hey', 'just', 'quickly', 'again', 'for me')
+
+# Never used in training: kept apart to measure how the encoders generalise.
+HELD_OUT_FRAMES = ('could you draw {x}', 'would you produce {x}', 'i need {x}', 'sketch {x}', 'paint {x}', 'let me see {x}',
+    'display {x}', 'how about {x}', 'a rendering of {x}', 'an illustration of {x}', 'a sketch of {x}', 'a snapshot of {x}',
+    'a painting of {x}', 'could you please show me a sketch of {x}', 'i would love a picture of {x}')
+HELD_OUT_NOUNS = ('the {a}numeral {d}{l}', 'a {a}written {d}{l}', 'a single {a}{d}{l}')
+HELD_OUT_WORDS = dict(thick=('thicker', 'chunky'), thin=('thinner', 'slim'), small=('smaller', 'teeny'), big=('bigger', 'giant'),
+                      right=('slanting right', 'tilting to the right'), left=('slanting left', 'tilting to the left'),
+                      upright=('standing upright', 'vertical'))
+HELD_OUT_FILLERS = ('cheers', 'kindly', 'hello', 'if possible')
+
+def grammar_words(held_out:bool=False)->set:
+    "Every word the training grammar (or, with `held_out`, the held-out grammar) can write: digits as words and numerals included."
+    parts = (HELD_OUT_FRAMES, HELD_OUT_NOUNS, *HELD_OUT_WORDS.values(), HELD_OUT_FILLERS) if held_out else (FRAMES, NOUNS, *WORDS.values(), FILLERS)
+    text = re.sub(r'\{\w\}', ' ', ' '.join(w for ws in parts for w in ws))
+    return set(split_words(text)) | set(DIGIT_WORDS) | {str(d) for d in range(10)} | {'an', 'that', 'is', 'and'}   # and the words `_write` adds
+
+def split_words(text:str)->list[str]:
+    "Lower-cased words, numbers and punctuation marks of `text` ('right-leaning' is three: right, -, leaning)."
+    return re.findall(r'[a-z]+|[0-9]|[^\sa-z0-9]', text.lower())
+
+def add_filler(caption:str, rng:random.Random, p:float=0.5)->str:
+    "With probability `p`, one or two made-up words (2-8 random letters) inserted at random places in a non-empty `caption`."
+    if not caption or rng.random() >= p: return caption
+    words = caption.split()
+    for _ in range(rng.randint(1, 2)):
+        words.insert(rng.randint(0, len(words)), ''.join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8))))
+    return ' '.join(words)
 
 # %% ../nbs/09_clip.ipynb #3ade9495
-TEMPLATES = ('{d}', 'the number {d}', 'the digit {d}', 'a {a}{d}{l}', 'a handwritten {a}{d}{l}', '{a}{d}{l}', 'a {a}{d}', 'the {a}number {d}{l}')
-HELD_OUT_TEMPLATES = ('a picture of the number {d}', 'a sketch of a {a}{d}{l}', 'an image of a {d}')
-WORDS = dict(thick=('thick',), thin=('thin',), small=('small',), right=('leaning right',), left=('leaning left',))
-HELD_OUT_WORDS = dict(thick=('bold',), thin=('skinny',), small=('tiny',), right=('tilted right',), left=('tilted left',))
-
 @dataclass
 class Captioner:
     ink_lo:tuple     # per digit: below this share of ink a digit is "thin"
     ink_hi:tuple     # per digit: above it, "thick"
-    height_lo:tuple  # per digit: below this many rows, "small"
+    area_lo:tuple    # per digit: a bounding box smaller than this is "small"
+    area_hi:tuple    # per digit: larger than this, "big"
+    slant_lo:float   # |slant| below this: "upright"
     slant_cut:float  # |slant| above this: "leaning right" or "leaning left"
 
     @classmethod
     def fit(cls, x:torch.Tensor, y:torch.Tensor, slant_q:float=0.8):
-        "Cut-offs from digits `x` [N,1,28,28] in [-1, 1] with labels `y`: each digit's ink terciles, its lowest height quintile, and the `slant_q` quantile of |slant|."
+        "Cut-offs from digits `x` [N,1,28,28] in [-1, 1] with labels `y`: each digit's ink terciles and area quintiles; the lowest tercile and the `slant_q` quantile of |slant|."
         p, y = digit_properties(x), torch.as_tensor(y).long()
         q = lambda v, a: tuple(round(v[y == d].float().quantile(a).item(), 4) for d in range(10))
-        return cls(q(p['ink'], 1/3), q(p['ink'], 2/3), q(p['height'], 0.2), round(p['slant'].abs().quantile(slant_q).item(), 4))
+        s = p['slant'].abs()
+        return cls(q(p['ink'], 1/3), q(p['ink'], 2/3), q(p['area'], 0.2), q(p['area'], 0.8),
+                   round(s.quantile(1/3).item(), 4), round(s.quantile(slant_q).item(), 4))
 
     def describe(self, x:torch.Tensor, y)->list[dict]:
-        "For each digit: its label, what was measured, and the words that apply."
+        "For each digit: its label, what was measured, and the attributes that apply."
         p, y = digit_properties(x), torch.as_tensor(y).long().view(-1)
         if len(y) != len(x): raise ValueError(f'Expected one label per digit: {len(x)} digits, {len(y)} labels')
         out = []
         for i, d in enumerate(y.tolist()):
-            ink, slant, h = p['ink'][i].item(), p['slant'][i].item(), p['height'][i].item()
+            ink, slant, area = p['ink'][i].item(), p['slant'][i].item(), p['area'][i].item()
             attrs = []
             if ink > self.ink_hi[d]: attrs.append('thick')
             elif ink < self.ink_lo[d]: attrs.append('thin')
-            if h < self.height_lo[d]: attrs.append('small')
+            if area < self.area_lo[d]: attrs.append('small')
+            elif area > self.area_hi[d]: attrs.append('big')
             if abs(slant) > self.slant_cut: attrs.append('right' if slant > 0 else 'left')
-            out.append(dict(digit=d, ink=round(ink, 3), slant=round(slant, 3), height=int(h), attrs=attrs))
+            elif abs(slant) < self.slant_lo: attrs.append('upright')
+            out.append(dict(digit=d, ink=round(ink, 3), slant=round(slant, 3), area=int(area), attrs=attrs))
         return out
 
     def caption(self, x:torch.Tensor, y, seed:int|None=None, held_out:bool=False)->list[str]:
-        "One caption per digit, in a random template with a random subset of the words that apply (`held_out`: the held-out templates and words)."
+        "One caption per digit, in a random frame and noun phrase with random words for a random subset of the attributes that apply (`held_out`: the held-out grammar)."
         rng = random.Random(seed)
         return [_write(dsc, rng, held_out) for dsc in self.describe(x, y)]
 
-def _write(dsc:dict, rng:random.Random, held_out:bool=False)->str:
-    "A caption for one described digit."
-    templates, words = (HELD_OUT_TEMPLATES, HELD_OUT_WORDS) if held_out else (TEMPLATES, WORDS)
+def _fix_articles(s:str)->str:
+    "One space between words; 'a' before a vowel sound becomes 'an' ('an eight', 'an 8', 'an upright', but 'a one')."
+    return re.sub(r'\ba (?=(?!one\b)[aeiou]|8\b|18\b)', 'an ', ' '.join(s.split()))
+
+def _write(dsc:dict, rng:random.Random, held_out:bool=False, p_said:float=0.7, p_after:float=0.2, p_filler:float=0.25)->str:
+    "A caption for one described digit: with `held_out`, its frame, words and fillers come from the held-out grammar."
+    frames, words, fillers = (HELD_OUT_FRAMES, HELD_OUT_WORDS, HELD_OUT_FILLERS) if held_out else (FRAMES, WORDS, FILLERS)
+    nouns = NOUNS + HELD_OUT_NOUNS if held_out else NOUNS
     d = dsc['digit']
-    num = rng.choice((str(d), DIGIT_WORDS[d]))
-    attrs = [a for a in dsc['attrs'] if rng.random() < 0.7]        # not every caption mentions every property
-    adj = ''.join(rng.choice(words[a]) + ' ' for a in attrs if a not in ('left', 'right'))
-    lean = ''.join(' ' + rng.choice(words[a]) for a in attrs if a in ('left', 'right'))
-    t = rng.choice(templates)
-    if '{a}' not in t: adj = ''
-    if '{l}' not in t: lean = ''
-    return re.sub(r'\ba (?=(eight|8)\b)', 'an ', ' '.join(t.format(d=num, a=adj, l=lean).split()))  # "an eight"
+    chosen = [rng.choice(words[a]) for a in dsc['attrs'] if rng.random() < p_said]   # not every caption says everything
+    pre, post = [w for w in chosen if ' ' not in w], [w for w in chosen if ' ' in w]       # "thick" before the digit, "leaning left" after
+    rng.shuffle(pre)
+    if pre and rng.random() < p_after: pre, post = [], ['that is ' + ' and '.join(pre)] + post   # "a seven that is thick and small"
+    frame = '{x}' if not held_out and rng.random() < 0.3 else rng.choice(frames)               # a bare caption most often
+    x = rng.choice(nouns).format(a=''.join(w + ' ' for w in pre), d=rng.choice((str(d), DIGIT_WORDS[d])), l=''.join(' ' + w for w in post))
+    s = frame.format(x=x)
+    if rng.random() < p_filler: s = f'{rng.choice(fillers)} {s}' if rng.random() < 0.5 else f'{s} {rng.choice(fillers)}'
+    return _fix_articles(s)
 
 # %% ../nbs/09_clip.ipynb #c19e4143
+def normalise(text:str)->str:
+    "Lower case, single spaces, and punctuation read as a space (the hyphen of 'right-leaning' aside): what both tokenizers read."
+    return ' '.join(re.sub(r'[^a-z0-9\s-]', ' ', text.lower()).split())
+
 class Tokenizer:
     "Character-level tokenizer: ids for the characters of `texts`, plus <pad>, <bos>, <eos>, <unk>; text is lower-cased."
     specials = ('<pad>', '<bos>', '<eos>', '<unk>')
-    def __init__(self, chars:str, max_len:int=48):
+    kind = 'characters'
+    def __init__(self, chars:str, max_len:int=128):
         self.chars, self.max_len = ''.join(sorted(set(chars))), max_len
         self.itos = list(self.specials) + list(self.chars)
         self.stoi = {c: i for i, c in enumerate(self.itos)}
         self.pad, self.bos, self.eos, self.unk = range(4)
 
     @classmethod
-    def from_texts(cls, texts, max_len:int=48): return cls(''.join(t.lower() for t in texts), max_len)
+    def from_texts(cls, texts, max_len:int=128): return cls(''.join(t.lower() for t in texts), max_len)
     def __len__(self): return len(self.itos)
+    def pieces(self, text:str)->list[str]: return list(normalise(text))
+    def join(self, pieces:list)->str: return ''.join(pieces)
 
     def encode(self, text:str)->list[int]:
         "Token ids of one text, with <bos> and <eos>; longer than `max_len` is cut, with a warning."
         if not isinstance(text, str): raise TypeError(f'Expected a string, got {type(text).__name__}: {text!r}')
-        ids = [self.stoi.get(c, self.unk) for c in ' '.join(text.lower().split())]
-        if len(ids) > self.max_len - 2:
-            warnings.warn(f'Prompt of {len(ids)} characters cut to {self.max_len - 2}: {text[:self.max_len - 2]!r}')
-            ids = ids[:self.max_len - 2]
-        return [self.bos] + ids + [self.eos]
+        pieces = self.pieces(text)
+        if len(pieces) > self.max_len - 2:
+            warnings.warn(f'Prompt of {len(pieces)} {self.kind} cut to {self.max_len - 2}: {self.join(pieces[:self.max_len - 2])!r}')
+            pieces = pieces[:self.max_len - 2]
+        return [self.bos] + [self.stoi.get(c, self.unk) for c in pieces] + [self.eos]
 
     def __call__(self, texts)->torch.Tensor:
         "A batch of texts (or one text) to ids [B, L], padded with <pad> to the longest."
@@ -122,18 +192,33 @@ class Tokenizer:
 
     def decode(self, ids)->str:
         "Text back from ids (specials other than <unk> dropped)."
-        return ''.join(self.itos[i] if i >= 4 else ('?' if i == self.unk else '') for i in torch.as_tensor(ids).tolist())
+        return self.join([self.itos[i] if i >= 4 else '?' for i in torch.as_tensor(ids).tolist() if i >= 3])
 
     def unknown(self, text:str)->set:
-        "The characters of `text` this tokenizer does not know."
-        return {c for c in text.lower() if c not in self.stoi and not c.isspace()}
+        "The pieces of `text` this tokenizer does not know (they become <unk>)."
+        return {c for c in self.pieces(text) if c not in self.stoi and not c.isspace()}
+
+class WordTokenizer(Tokenizer):
+    "Word-level tokenizer: one id per word, number or punctuation mark of a fixed vocabulary; any other word is <unk>."
+    kind = 'words'
+    def __init__(self, words, max_len:int=48):
+        self.words, self.max_len = sorted(set(words)), max_len
+        self.chars = ' '.join(self.words)
+        self.itos = list(self.specials) + self.words
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+        self.pad, self.bos, self.eos, self.unk = range(4)
+    @classmethod
+    def from_texts(cls, texts, max_len:int=48): return cls([w for t in texts for w in split_words(t)], max_len)
+    def pieces(self, text:str)->list[str]: return split_words(normalise(text))
+    def join(self, pieces:list)->str: return ' '.join(pieces)
 
 # %% ../nbs/09_clip.ipynb #52776363
 @dataclass
 class ClipConfig:
     vocab:int = 64          # tokenizer size (set from the tokenizer)
-    chars:str = ''          # the tokenizer's characters, saved with the weights
-    max_len:int = 48        # longest token sequence, <bos> and <eos> included
+    chars:str = ''          # a character tokenizer's characters, saved with the weights
+    words:str = ''          # a word tokenizer's words, space-separated (empty: characters)
+    max_len:int = 128       # longest token sequence, <bos> and <eos> included
     dim:int = 64            # the shared embedding size
     width:int = 64          # text transformer width
     depth:int = 2           # text transformer layers
@@ -175,7 +260,7 @@ class Clip(nn.Module):
     def __init__(self, cfg:ClipConfig=ClipConfig()):
         super().__init__()
         self.cfg, self.image, self.text = cfg, ImageEncoder(cfg), TextEncoder(cfg)
-        self.tokenizer = Tokenizer(cfg.chars, cfg.max_len)
+        self.tokenizer = WordTokenizer(cfg.words.split(), cfg.max_len) if cfg.words else Tokenizer(cfg.chars, cfg.max_len)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1/0.07)))  # CLIP's starting temperature
 
     def no_weight_decay(self): return {'text.pos'}   # names `fit` leaves out of weight decay: the position embeddings
@@ -204,9 +289,18 @@ def clip_loss(logits:torch.Tensor)->torch.Tensor:
 # %% ../nbs/09_clip.ipynb #f06e332f
 CLIP_FIT = FitConfig(epochs=5, bs=256, lr=2e-3, warmup=0.05, wd=0.01)   # the encoders' recipe; in a batch of 256, each digit has 255 wrong captions
 
+def make_tokenizer(tokens:str='words', max_len:int|None=None)->Tokenizer:
+    "A tokenizer for the training grammar: by 'characters' (every character it writes) or by 'words' (every word it writes)."
+    if tokens not in ('characters', 'words'): raise ValueError(f"tokens must be 'characters' or 'words'; got {tokens!r}")
+    vocab = sorted(grammar_words())
+    if tokens == 'words': return WordTokenizer(vocab, max_len or 48)
+    return Tokenizer(''.join(vocab) + ' ' + string.ascii_lowercase, max_len or 128)   # every letter: made-up words are spelled, not <unk>
+
 def train_clip(
-    cfg:ClipConfig=ClipConfig(), # The model (vocab and chars are set from the captions)
+    cfg:ClipConfig=ClipConfig(), # The model (vocab, chars and words are set from the tokenizer)
     fcfg:FitConfig=CLIP_FIT, # How to train it
+    tokens:str='words', # 'words' (the shipped encoders) or 'characters'
+    p_noise:float=0.2, # How often one or two made-up words are slipped into a caption (so that unknown words learn to be ignored)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Clip, dict]:
     "Caption MNIST's training digits and train the two encoders contrastively with `fit`; returns the model and the history."
@@ -215,27 +309,37 @@ def train_clip(
     x, y = training_digits()
     captioner = Captioner.fit(x, y)
     desc = captioner.describe(x, y)
-    rng = random.Random(fcfg.seed)
-    tok = Tokenizer.from_texts([_write(d, rng) for d in desc], cfg.max_len)   # every character any wording uses
-    cfg = ClipConfig(**{**cfg.__dict__, 'vocab': len(tok), 'chars': tok.chars})
+    tok = make_tokenizer(tokens, None if cfg.max_len == ClipConfig.max_len else cfg.max_len)
+    cfg = ClipConfig(**{**cfg.__dict__, 'vocab': len(tok), 'max_len': tok.max_len, 'chars': '' if tokens == 'words' else tok.chars,
+                        'words': tok.chars if tokens == 'words' else ''})
     def loss(model, b):   # b: (digits, their indices); a fresh wording of each caption at every step
         x, idx = b
-        ids = tok([_write(desc[i], random) for i in idx.tolist()]).to(x.device)
+        ids = tok([add_filler(_write(desc[i], random), random, p_noise) for i in idx.tolist()]).to(x.device)
         return clip_loss(model.logits(x, ids))
     model, hist = fit(Clip(cfg), loss, (x, torch.arange(len(x))), fcfg, name=kwargs.pop('name', 'clip'), **kwargs)
     model.captioner = captioner
-    return model, dict(hist, captioner=captioner.__dict__)
+    return model, dict(hist, captioner=captioner.__dict__, tokens=tokens)
 
 # %% ../nbs/09_clip.ipynb #f1c5c2ef
 def class_prompts(template:str='the number {d}', numerals:bool=False)->list[str]:
     "The ten prompts of a template, one per digit (`{d}` as a word, or as a numeral with `numerals`; `{a}` and `{l}` left empty)."
-    return [template.format(d=str(d) if numerals else DIGIT_WORDS[d], a='', l='').strip() for d in range(10)]
+    return [_fix_articles(template.format(d=str(d) if numerals else DIGIT_WORDS[d], a='', l='')) for d in range(10)]
+
+def phrasings(k:int=20, held_out:bool=False, seed:int=0)->list[str]:
+    "`k` different attribute-free templates with `{d}` for the digit: a frame around a noun phrase, from the training grammar or the held-out one."
+    rng, out = random.Random(seed), []
+    frames, nouns = (HELD_OUT_FRAMES, NOUNS + HELD_OUT_NOUNS) if held_out else (FRAMES, NOUNS)
+    while len(out) < min(k, len(frames)*len(nouns)):
+        t = rng.choice(frames).format(x=rng.choice(nouns))
+        if t not in out: out.append(t)
+    return out
 
 @torch.no_grad()
-def zero_shot(clip:Clip, x:torch.Tensor, templates=('the number {d}',), numerals:bool=False)->torch.Tensor:
-    "Predicted digits [N] for images `x`: the class whose prompts (averaged over `templates`) are most similar."
+def zero_shot(clip:Clip, x:torch.Tensor, templates=('the number {d}',), numerals:bool=False, img:torch.Tensor|None=None)->torch.Tensor:
+    "Predicted digits [N] for images `x`: the class whose prompts (averaged over `templates`) are most similar (`img`: the images' vectors, if already computed)."
     t = torch.stack([clip.encode_text(class_prompts(tp, numerals)) for tp in templates]).mean(0)   # (10, dim)
-    return (clip.encode_images(x) @ F.normalize(t, dim=-1).T).argmax(1).cpu()
+    img = clip.encode_images(x) if img is None else img
+    return (img @ F.normalize(t, dim=-1).T.to(img.device)).argmax(1).cpu()
 
 @torch.no_grad()
 def search(clip:Clip, prompt:str, x:torch.Tensor, k:int=10)->torch.Tensor:
@@ -248,30 +352,47 @@ def load_clip(name='clip', device=None)->Clip:
     return load_weights(name, Clip, ClipConfig, device)
 
 # %% ../nbs/09_clip.ipynb #94eee607
+PAIRS = dict(ink=('thick', 'thin'), area=('big', 'small'), slant=('right', 'left'))   # the property each pair of opposites moves
+
+def word_pairs(held_out:bool=False)->list[tuple]:
+    "(property, word, opposite word) for every synonym pair of the training (or held-out) words: ('ink', 'bold', 'skinny'), ..."
+    words = HELD_OUT_WORDS if held_out else WORDS
+    return [(prop, a, b) for prop, (hi, lo) in PAIRS.items() for a, b in zip(words[hi], words[lo])]
+
+def attribute_prompt(words, d:str)->str:
+    "'a bold seven', 'a seven leaning left', 'a small bold seven leaning left': words before the digit, phrases after it."
+    words = [words] if isinstance(words, str) else list(words)
+    return _fix_articles(' '.join(['a', *[w for w in words if ' ' not in w], d, *[w for w in words if ' ' in w]]))
+
 @torch.no_grad()
-def attribute_check(clip:Clip, x:torch.Tensor, k:int=10)->dict:
-    "For each digit word: do the top-`k` images of 'a thick D' have more ink than those of 'a thin D', and those of 'a D leaning right' more slant than 'a D leaning left'?"
+def attribute_check(clip:Clip, x:torch.Tensor, k:int=10, held_out:bool=False)->dict:
+    "For every synonym pair and digit: do the top-`k` images of 'a bold D' have more ink than those of 'a skinny D' (more area for 'big' than 'small', more slant for 'right' than 'left')? The share of digits, per pair."
     p, img = digit_properties(x), clip.encode_images(x)
     top = lambda prompt: (img @ clip.encode_text(prompt)[0]).topk(k).indices.cpu()
-    ink = [p['ink'][top(f'a thick {w}')].mean() > p['ink'][top(f'a thin {w}')].mean() for w in DIGIT_WORDS]
-    slant = [p['slant'][top(f'a {w} leaning right')].mean() > p['slant'][top(f'a {w} leaning left')].mean() for w in DIGIT_WORDS]
-    return dict(ink=sum(map(bool, ink))/10, slant=sum(map(bool, slant))/10)
+    return {f'{a}/{b}': sum(bool(p[prop][top(attribute_prompt(a, w))].mean() > p[prop][top(attribute_prompt(b, w))].mean()) for w in DIGIT_WORDS)/10
+            for prop, a, b in word_pairs(held_out)}
 
 # %% ../nbs/09_clip.ipynb #ce7efeb3
 def clip_report(
     clip:Clip, # The encoders to measure
     n_test:int|None=None, # Test digits to use: a random sample (default: all 10,000)
-    seed:int=0, # Seed for the sample
+    seed:int=0, # Seed for the sample and the phrasings
+    k:int=20, # Phrasings of each kind
 )->dict:
-    "Zero-shot test accuracy for several kinds of prompt, and `attribute_check`, on MNIST's test digits."
+    "Zero-shot test accuracy for `k` training-like and `k` held-out phrasings (mean and worst), and `attribute_check` for the training and held-out words, on MNIST's test digits."
     from minidiff.data import load_mnist, digits_to_float
     _, _, x_te, y_te = load_mnist(verbose=False)
     x = digits_to_float(x_te)
     if n_test is not None:
         keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n_test]
         x, y_te = x[keep], y_te[keep]
-    acc = lambda tps, numerals=False: round((zero_shot(clip, x, tps, numerals) == y_te).float().mean().item(), 4)
-    return dict(zero_shot_the_number=acc(('the number {d}',)), zero_shot_numerals=acc(('the number {d}',), True),
-                zero_shot_held_out_templates=acc(HELD_OUT_TEMPLATES),
-                zero_shot_held_out_words=acc(('a bold {d}', 'a skinny {d}', 'a tiny {d} tilted right')),
-                **{f'attribute_{k}': v for k, v in attribute_check(clip, x).items()})
+    img = clip.encode_images(x)
+    acc = lambda tps, numerals=False: (zero_shot(clip, x, tps, numerals, img) == y_te).float().mean().item()
+    out = dict(zero_shot_the_number=round(acc(('the number {d}',)), 4), zero_shot_numerals=round(acc(('the number {d}',), True), 4))
+    for kind, held in (('training', False), ('held_out', True)):
+        accs = [acc((t,), numerals) for t in phrasings(k, held, seed) for numerals in (False, True)]
+        out[f'zero_shot_{kind}'], out[f'zero_shot_{kind}_worst'] = round(sum(accs)/len(accs), 4), round(min(accs), 4)
+        chk = attribute_check(clip, x, held_out=held)
+        worst = min(chk, key=chk.get)
+        out[f"attributes_{kind}"], out[f"attributes_{kind}_worst"] = round(sum(chk.values())/len(chk), 4), f"{worst} {chk[worst]:.1f}"
+    return out

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_latent.ipynb #2269778b
 from __future__ import annotations
-import math, random, string
+import math, random
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -15,11 +15,11 @@ from .noise import make_schedule, schedule_for
 from .denoiser import UNet, UNetConfig, ResBlock, diffusion_loss
 from .fit import FitConfig, fit
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, Captioner, load_clip, _write
+from .clip import Clip, Captioner, load_clip, _write, add_filler
 
 # %% auto #0
 __all__ = ['LATENT', 'LATENT_FIT', 'CrossAttention', 'TextBlock', 'prompt_features', 'encode_prompts', 'encode_dataset',
-           'add_filler', 'train_latent', 'load_latent']
+           'train_latent', 'load_latent']
 
 # %% ../nbs/10_latent.ipynb #0cf0ecb3
 class CrossAttention(nn.Module):
@@ -73,15 +73,6 @@ def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
         means.append((mean*ae.scale).cpu())
         stds.append(((0.5*logvar).exp()*ae.scale if logvar is not None else torch.zeros_like(mean)).cpu())
     return torch.cat(means), torch.cat(stds)
-
-# %% ../nbs/10_latent.ipynb #3ca70515
-def add_filler(caption:str, rng:random.Random, p:float=0.5)->str:
-    "With probability `p`, one or two made-up words (2-8 random letters) inserted at random places in a non-empty `caption`."
-    if not caption or rng.random() >= p: return caption
-    words = caption.split()
-    for _ in range(rng.randint(1, 2)):
-        words.insert(rng.randint(0, len(words)), ''.join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 8))))
-    return ' '.join(words)
 
 # %% ../nbs/10_latent.ipynb #108cca40
 LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)   # the recipe of the shipped latent model

@@ -4,37 +4,51 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, inspect, math, re
+import copy, functools, inspect, math, random, re, warnings
 import torch
 from .core import default_device, check_images, from_pm1, to_pm1, use_bf16, progress
 from .noise import make_schedule, NoiseSchedule, schedule_for
 from .samplers import SAMPLERS, check_n_steps, t_to_sigma
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, load_clip, DIGIT_WORDS, TEMPLATES, HELD_OUT_TEMPLATES, WORDS, HELD_OUT_WORDS
+from .clip import Clip, Captioner, load_clip, DIGIT_WORDS, grammar_words, split_words, _write, _fix_articles, OPPOSITE, PAIRS, word_pairs, attribute_prompt, digit_properties
 from .denoiser import UNet
 from .latent import load_latent, prompt_features
 
 # %% auto #0
-__all__ = ['PHRASINGS', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'pipeline_sliders',
-           'adherence_prompts', 'adherence_report', 'thickness_check', 'time_pipeline']
+__all__ = ['PromptWarning', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'pipeline_sliders',
+           'adherence_prompts', 'adherence_report', 'attribute_pairs', 'multi_attribute_check', 'time_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
-def known_words()->set:
-    "Every word of the captions (training and held-out templates and words), the digits as words and as numerals."
-    text = ' '.join(TEMPLATES + HELD_OUT_TEMPLATES + DIGIT_WORDS + tuple(w for ws in (*WORDS.values(), *HELD_OUT_WORDS.values()) for w in ws))
-    return set(re.findall(r'[a-z]+', re.sub(r'\{\w\}', ' ', text))) | {'an'} | {str(d) for d in range(10)}
+class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, or no digit named."
 
-def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=True)->list[str]:
-    "A prompt or a list of prompts, checked: strings, not empty (unless `allow_empty`), and (with `check_words`) every word known (punctuation counts as a word)."
+def known_words()->set:
+    "The words the text encoder saw in training: every word the training caption grammar writes (09_clip), the digits as words and numerals."
+    return grammar_words()
+
+def _digits_named(p:str)->set: return {w if w.isdigit() else str(DIGIT_WORDS.index(w)) for w in split_words(p) if w.isdigit() or w in DIGIT_WORDS}
+
+def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False)->list[str]:
+    """A prompt or a list of prompts, checked: strings, not empty or blank (unless `allow_empty`).
+    Words the text encoder never saw (punctuation aside): refused with `check_words`, otherwise drawn with one warning naming them.
+    A prompt that names no digit: drawn, with a warning saying so."""
     ps = [prompts] if isinstance(prompts, str) else prompts
     if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
         raise TypeError(f'{name}: expected a string or a non-empty list of strings, got {prompts!r}')
-    known = known_words()
+    known, unknown, no_digit = known_words(), {}, []
     for p in ps:
-        if not p.strip() and not allow_empty: raise ValueError(f'{name} is empty: say which digit to draw, e.g. "a thick seven"')
-        if check_words and (bad := [w for w in re.findall(r'[a-z]+|[0-9]+|[^\sa-z0-9]', p.lower()) if w not in known]):
-            raise ValueError(f'{name} {p!r} has words the text encoder never learned: {bad}. It knows: {", ".join(sorted(known))}')
+        if not p.strip():
+            if allow_empty: continue
+            raise ValueError(f'{name} is empty: say which digit to draw, e.g. "a thick seven"')
+        for w in split_words(p):
+            if w[0].isalnum() and w not in known: unknown.setdefault(w, None)
+        if not _digits_named(p): no_digit.append(p)
+    if unknown:
+        msg = f'{name}: words the text encoder never saw in training: {list(unknown)}'
+        if check_words: raise ValueError(f'{msg}. It knows: {", ".join(sorted(known))}')
+        warnings.warn(f'{msg}; drawing anyway (they may be ignored or change the digit)', PromptWarning, stacklevel=3)
+    if no_digit and not allow_empty:
+        warnings.warn(f'{name} names no digit (zero to nine, or 0-9): {no_digit[:3]}{" ..." if len(no_digit) > 3 else ""}; the model will pick one', PromptWarning, stacklevel=3)
     return list(ps)
 
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
@@ -96,7 +110,7 @@ def __call__(
     sampler:str='dpmpp_2m', # One of `SAMPLERS`
     callback=None, # Called after every step with dict(i, t, sigma, x, x0, image): latents, their clean estimate and its decoded digit
     return_latents:bool=False, # Also return the final latents [N,4,7,7]
-    check_words:bool=True, # Refuse words (and punctuation) the text encoder never learned
+    check_words:bool=False, # Refuse words the text encoder never saw in training (by default: draw, with one warning naming them)
     disable:bool|None=None, # Hide the progress bar
     batch_size:int=256, # Digits sampled at once: the working memory stays the same however many are asked for
 ):
@@ -156,56 +170,90 @@ def pipeline_sliders(pipe:LatentDiffusionPipeline, prompt:str='a thick seven', i
     import ipywidgets as W
     from minidiff.core import image_slider
     def draw(prompt, guidance, steps, strength):
-        try: x = pipe(prompt, steps, guidance, seed=seed, num_images_per_prompt=n, disable=True,
-                      image=image if strength < 1 else None, strength=strength)
-        except ValueError as e: return torch.zeros(n, 1, 28, 28), f'{e}'
-        return x, f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '')
+        with warnings.catch_warnings(record=True) as said:            # shown under the digits, not lost in the log
+            warnings.simplefilter('always', PromptWarning)
+            try: x = pipe(prompt, steps, guidance, seed=seed, num_images_per_prompt=n, disable=True,
+                          image=image if strength < 1 else None, strength=strength)
+            except ValueError as e: return torch.zeros(n, 1, 28, 28), f'{e}'
+        note = ''.join(f' | warning: {w.message}' for w in said if issubclass(w.category, PromptWarning))
+        return x, f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '') + note
     return image_slider(draw, ncols=n, scale=3, prompt=W.Text(prompt, description='prompt', continuous_update=False),
                         guidance=W.FloatSlider(1.75, min=0., max=10., step=0.25, description='guidance'),
                         steps=W.IntSlider(20, min=1, max=50, description='steps'),
                         strength=W.FloatSlider(1., min=0., max=1., step=0.05, description='strength'))
 
 # %% ../nbs/11_pipeline.ipynb #78ab0787
-PHRASINGS = ('{d}', 'the number {d}', 'a handwritten {d}', 'a picture of the number {d}', 'a sketch of a {d}', 'an image of a {d}')
+def adherence_prompts(n:int, held_out:bool=False, seed:int=0, clip:Clip|None=None)->tuple[list, torch.Tensor]:
+    """Captions of `n` random MNIST test digits, written by 09's caption grammar (the training one, or the held-out one), and their labels.
+    Prompts that describe real digits ask for what MNIST holds, in the same proportions (thick as often as thick digits occur, ...),
+    so the digits drawn for them can be compared with the test digits by FID."""
+    from minidiff.data import load_mnist, digits_to_float
+    _, _, x, y = load_mnist(verbose=False)
+    keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + (1 if held_out else 0)))[:n]
+    cap = Captioner(**clip.meta['captioner']) if clip is not None and 'captioner' in getattr(clip, 'meta', {}) else _captioner()
+    return cap.caption(digits_to_float(x[keep]), y[keep], seed=seed, held_out=held_out), y[keep].long()
 
-def adherence_prompts(n:int, phrasings=PHRASINGS)->tuple[list, torch.Tensor]:
-    "`n` prompts cycling through the digits, the `phrasings` and words/numerals, with the digit each asks for."
-    d = torch.arange(n) % 10
-    ps = [phrasings[(i//10) % len(phrasings)].format(d=str(int(d[i])) if (i//(10*len(phrasings))) % 2 else DIGIT_WORDS[d[i]]) for i in range(n)]
-    return [re.sub(r'\ba (?=(eight|8)\b)', 'an ', p) for p in ps], d   # "a sketch of an eight"
+@functools.lru_cache(1)
+def _captioner()->Captioner:
+    "09's captioner, fitted on the training digits (once per session)."
+    from minidiff.data import training_digits
+    return Captioner.fit(*training_digits())
 
 # %% ../nbs/11_pipeline.ipynb #21710800
 def _batched(pipe, prompts:list, bs:int=500, seed:int=0, **kwargs)->torch.Tensor:
-    "One digit per prompt, `bs` prompts per call (seeded per batch)."
-    return torch.cat([pipe(prompts[i:i+bs], seed=seed + i, disable=True, **kwargs) for i in range(0, len(prompts), bs)])
+    "One digit per prompt, `bs` prompts per call (seeded per batch): the same position in two equally long lists gets the same noise."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', PromptWarning)   # held-out words are unknown on purpose
+        return torch.cat([pipe(prompts[i:i+bs], seed=seed + i, disable=True, **kwargs) for i in range(0, len(prompts), bs)])
 
 def adherence_report(pipe:LatentDiffusionPipeline, n:int=2000, steps:int=20, guidance:float=1.75, seed:int=0, judge=None)->dict:
-    "Class accuracy (overall, training-like and held-out phrasings), FID and the floor at `n`, and seconds per 1,000 digits."
+    "Class accuracy for the captions of `n` test digits in the training-like grammar and of `n` others in the held-out one, FID of the training-like digits against the floor at `n`, and seconds per 1,000 digits."
     import time
     from minidiff.judge import load_judge, fid, fid_floor, predict
     judge = judge or load_judge(device=pipe.device)
-    ps, d = adherence_prompts(n)
-    t0 = time.perf_counter()
-    x = _batched(pipe, ps, seed=seed, num_inference_steps=steps, guidance_scale=guidance)
-    secs = time.perf_counter() - t0
-    hit = predict(judge, x*2 - 1) == d
-    held = torch.tensor([p.startswith(('a picture', 'a sketch', 'an image')) for p in ps])
-    f, floor = fid(judge, x*2 - 1), fid_floor(judge, n)
-    return dict(n=n, steps=steps, guidance=guidance, class_accuracy=round(hit.float().mean().item(), 4),
-                accuracy_training_phrasings=round(hit[~held].float().mean().item(), 4), accuracy_held_out_phrasings=round(hit[held].float().mean().item(), 4),
-                fid=round(f, 3), floor=round(floor, 3), fid_ratio=round(f/floor, 3), seconds_per_1000=round(1000*secs/n, 2))
+    out = dict(n=n, steps=steps, guidance=guidance)
+    for kind, held in (('training', False), ('held_out', True)):
+        ps, d = adherence_prompts(n, held, seed, pipe.clip)
+        t0 = time.perf_counter()
+        x = _batched(pipe, ps, seed=seed, num_inference_steps=steps, guidance_scale=guidance)
+        secs = time.perf_counter() - t0
+        out[f'accuracy_{kind}'] = round((predict(judge, x*2 - 1) == d).float().mean().item(), 4)
+        if not held: f, floor = fid(judge, x*2 - 1), fid_floor(judge, n)
+    return dict(out, fid=round(f, 3), floor=round(floor, 3), fid_ratio=round(f/floor, 3), seconds_per_1000=round(1000*secs/n, 2))
 
 # %% ../nbs/11_pipeline.ipynb #b83d3b0e
-def thickness_check(pipe:LatentDiffusionPipeline, n_per_digit:int=100, words=('thick', 'thin'), steps:int=20, guidance:float=1.75, seed:int=0)->dict:
-    "For each digit: 'a {words[0]} D' and 'a {words[1]} D' from the same seeds; the share of pairs where the first has more ink (and the mean inks)."
-    from minidiff.clip import digit_properties
-    ink = lambda x: digit_properties(x*2 - 1)['ink']
-    wins, a_ink, b_ink = [], [], []
-    for d in DIGIT_WORDS:
-        a, b = (pipe(f'a {w} {d}', steps, guidance, seed=seed, num_images_per_prompt=n_per_digit, disable=True) for w in words)
-        wins.append((ink(a) > ink(b)).float().mean().item()); a_ink.append(ink(a).mean().item()); b_ink.append(ink(b).mean().item())
-    return dict(words=list(words), n=2*10*n_per_digit, share=round(sum(wins)/10, 4), per_digit=[round(w, 3) for w in wins],
-                ink_first=round(sum(a_ink)/10, 4), ink_second=round(sum(b_ink)/10, 4))
+def _props(x:torch.Tensor)->dict: return digit_properties(x*2 - 1)
+
+def attribute_pairs(pipe:LatentDiffusionPipeline, n_per_digit:int=20, held_out:bool=False, steps:int=20, guidance:float=1.75, seed:int=0)->dict:
+    "For every synonym pair of 09 ('bold'/'skinny', 'tiny'/'big', 'leaning right'/'leaning left', ...): 'a bold D' and 'a skinny D' from the same seeds, `n_per_digit` of each digit; the share of pairs where the first has more of the property (ink, area, slant)."
+    out = {}
+    for prop, a, b in word_pairs(held_out):
+        ds = [w for w in DIGIT_WORDS for _ in range(n_per_digit)]
+        xa, xb = (_props(_batched(pipe, [attribute_prompt(w, d) for d in ds], seed=seed, num_inference_steps=steps, guidance_scale=guidance))[prop] for w in (a, b))
+        out[f'{a}/{b}'] = round((xa > xb).float().mean().item(), 4)
+    return out
+
+def multi_attribute_check(pipe:LatentDiffusionPipeline, n:int=600, steps:int=20, guidance:float=1.75, seed:int=0)->dict:
+    "`n` prompts with two or three attributes in training words ('a small thick seven leaning left'); for each attribute, the same prompt with only that word turned to its opposite, from the same seed: the share where the property moved the right way, per attribute kind."
+    rng, prompts, flips = random.Random(seed), [], {prop: {} for prop in PAIRS}
+    from minidiff.clip import WORDS
+    for i in range(n):
+        props = rng.sample(list(PAIRS), rng.choice((2, 3)))
+        chosen = {p: (rng.randrange(2), rng.randrange(6)) for p in props}   # which side of the pair, which synonym
+        word = lambda p, side: (ws := WORDS[PAIRS[p][side]])[chosen[p][1] % len(ws)]
+        d = DIGIT_WORDS[i % 10]
+        prompts.append(attribute_prompt([word(p, chosen[p][0]) for p in props], d))
+        for p in props: flips[p][i] = (attribute_prompt([word(q, chosen[q][0] if q != p else 1 - chosen[q][0]) for q in props], d), chosen[p][0] == 0)
+    kw = dict(seed=seed, num_inference_steps=steps, guidance_scale=guidance)
+    base, out = _props(_batched(pipe, prompts, **kw)), dict(n=n, examples=prompts[:3])
+    for p, fl in flips.items():
+        idx = torch.tensor(sorted(fl))
+        other = [fl[i][0] if i in fl else prompts[i] for i in range(n)]        # the unflipped prompts keep their noise, unused
+        alt = _props(_batched(pipe, other, **kw))[p]
+        hi = torch.tensor([fl[i][1] for i in idx.tolist()])                    # asked for the high side (thick, big, right)
+        moved = torch.where(hi, base[p][idx] > alt[idx], base[p][idx] < alt[idx])
+        out[p] = round(moved.float().mean().item(), 4)
+    return out
 
 # %% ../nbs/11_pipeline.ipynb #e4b69d36
 def time_pipeline(pipe:LatentDiffusionPipeline, prompt:str='a thick seven', n:int=16, steps:int=20, guidance:float=1.75, repeats:int=9)->float:

@@ -1,10 +1,10 @@
 "The latent pipeline and `minidiff generate PROMPT`, used from outside the notebooks."
-import subprocess, sys
+import subprocess, sys, warnings
 import pytest, torch
 from minidiff.core import WEIGHTS_DIR
 from minidiff.clip import digit_properties
 from minidiff.judge import load_judge, predict
-from minidiff.pipeline import LatentDiffusionPipeline
+from minidiff.pipeline import LatentDiffusionPipeline, PromptWarning
 
 @pytest.fixture(scope='module')
 def pipe(): return LatentDiffusionPipeline.from_pretrained(device='cpu')
@@ -16,6 +16,41 @@ def test_prompts_are_followed(pipe):
     assert x.shape == (50, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
     acc = (predict(load_judge(device='cpu'), x*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
     assert acc >= 0.9, acc
+
+def test_requests_are_followed(pipe):
+    prompts = ['draw me a zero please', 'show me a 1', 'i want a two', 'can you make a thick 3', 'a photo of a four',
+               'please draw the number 5', 'give me a drawing of a six', 'make a 7 for me', 'a picture of an eight', 'draw a tiny 9']
+    acc = (predict(load_judge(device='cpu'), pipe(prompts, num_images_per_prompt=5, seed=0)*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
+    assert acc >= 0.9, acc
+
+def said(fn):
+    "What `fn()` returns, and the messages of the PromptWarnings it gave."
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        out = fn()
+    return out, [str(w.message) for w in ws if issubclass(w.category, PromptWarning)]
+
+def test_unknown_words_are_drawn_with_one_warning(pipe):
+    x, msgs = said(lambda: pipe(['a curly seven', 'a seven upside down', 'a 7'], seed=0))
+    assert x.shape == (3, 1, 28, 28) and len(msgs) == 1, msgs
+    assert "['curly', 'upside', 'down']" in msgs[0] and 'drawing anyway' in msgs[0]
+    _, msgs = said(lambda: pipe('Draw me a seven, please!', seed=0))     # capitals and punctuation are not unknown words
+    assert msgs == [], msgs
+
+def test_no_digit_and_only_unknown_words(pipe):
+    x, msgs = said(lambda: pipe('a thick one-legged thing', seed=0))      # 'one' names a digit
+    assert [m for m in msgs if 'names no digit' in m] == []
+    x, msgs = said(lambda: pipe('a thick thing', seed=0))
+    assert x.shape == (1, 1, 28, 28) and any('names no digit' in m for m in msgs), msgs
+    x, msgs = said(lambda: pipe('xyzzy plugh', seed=0))                   # only unknown words: both warnings, a digit all the same
+    assert x.shape == (1, 1, 28, 28) and len(msgs) == 2 and "['xyzzy', 'plugh']" in msgs[0] and 'names no digit' in msgs[1], msgs
+    with pytest.raises(ValueError, match='never saw'): pipe('xyzzy', check_words=True)
+
+def test_long_prompt_is_cut_with_a_warning(pipe):
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always')
+        x = pipe('a very thick seven ' * 20, seed=0)
+    assert x.shape == (1, 1, 28, 28) and any('cut to' in str(w.message) for w in ws)
 
 def test_thick_has_more_ink_than_thin(pipe):
     ink = lambda p: digit_properties(pipe(p, num_images_per_prompt=20, seed=1)*2 - 1)['ink']
@@ -39,7 +74,7 @@ def test_callback_sees_latents_and_digits(pipe):
 
 @pytest.mark.parametrize('kw,err,msg', [
     (dict(prompt=''), ValueError, 'empty'), (dict(prompt='   '), ValueError, 'empty'),
-    (dict(prompt='a curly seven'), ValueError, 'never learned'), (dict(prompt=['a 7', 3]), TypeError, 'expected a string'),
+    (dict(prompt='a curly seven', check_words=True), ValueError, 'never saw'), (dict(prompt=['a 7', 3]), TypeError, 'expected a string'),
     (dict(prompt='a 7', num_images_per_prompt=0), ValueError, 'at least 1'), (dict(prompt='a 7', num_images_per_prompt=1.5), ValueError, 'integer'),
     (dict(prompt='a 7', num_inference_steps=0), ValueError, 'steps'), (dict(prompt='a 7', num_inference_steps=2.0), ValueError, 'steps'),
     (dict(prompt='a 7', guidance_scale=float('nan')), ValueError, 'guidance'), (dict(prompt='a 7', sampler='plms'), ValueError, 'Unknown sampler'),
@@ -63,13 +98,18 @@ def test_cli_generate_prompt(tmp_path):
     r = run_cli('generate', 'a thick seven', '--n', '16', '--seed', '0', '-o', str(tmp_path/'seven.png'))
     assert r.returncode == 0 and (tmp_path/'seven.png').read_bytes()[:4] == b'\x89PNG'
 
-@pytest.mark.parametrize('args,msg', [(['', '--n', '2'], 'empty'), (['a curly seven'], 'never learned'),
+@pytest.mark.parametrize('args,msg', [(['', '--n', '2'], 'empty'), (['a curly seven', '--strict'], 'never saw'),
                                       (['a 7', '--n', '-1'], 'n must be a positive integer'), (['a 7', '--n', 'two'], 'invalid int'),
                                       (['a 7', '--steps', '0'], 'steps must be a positive integer'), (['a 7', '--digit', '7'], 'not both')])
 def test_cli_generate_bad_input_leaves_no_file(tmp_path, args, msg):
     r = run_cli('generate', *args, '-o', str(tmp_path/'out.png'))
     assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+def test_cli_warns_and_draws(tmp_path):
+    r = run_cli('generate', 'draw a curly seven', '--n', '2', '-o', str(tmp_path/'out.pt'))
+    assert r.returncode == 0 and "minidiff: warning:" in r.stderr and "['curly']" in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert torch.load(tmp_path/'out.pt', weights_only=True).shape == (2, 1, 28, 28)
 
 def test_cli_unwritable_output(tmp_path):
     r = run_cli('generate', 'a 7', '-o', str(tmp_path/'missing'/'out.png'))
