@@ -70,7 +70,7 @@ def test_clip_prompts_bad_input_and_figures():
     assert e.shape == (2, clip.cfg.dim) and torch.allclose(e.norm(dim=1), torch.ones(2), atol=1e-5)
     assert normalise('A Sevén, ☃!') == 'a sev n'                          # capitals, punctuation and other characters
     assert torch.equal(clip.tokenizer('A seven, please!'), clip.tokenizer('a seven please'))
-    with pytest.warns(UserWarning, match='cut to'): clip.encode_text('seven ' * 20)  # too long: cut, with a warning
+    with pytest.warns(UserWarning, match='cut to'): clip.encode_text('seven ' * (clip.cfg.max_len + 10))  # too long: cut, with a warning
     with pytest.raises(TypeError, match='Expected a string'): clip.encode_text(7)
     with pytest.raises(TypeError, match='Expected a string'): clip.encode_text(['seven', b'seven'])
     with pytest.raises(ValueError, match='k must be a positive integer'): search(clip, 'seven', torch.zeros(4, 1, 28, 28), 0)
