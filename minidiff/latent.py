@@ -31,14 +31,19 @@ class CrossAttention(nn.Module):
         self.q, self.kv, self.out = nn.Linear(ch, ch), nn.Linear(ctx_dim, 2*ch), nn.Linear(ch, ch)
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)   # starts as the identity
 
-    def forward(self, x, ctx, mask):   # x: (B, C, H, W), ctx: (B, L, D), mask: (B, L) True for real tokens
+    def weights(self, x, ctx, mask)->tuple:   # x: (B, C, H, W), ctx: (B, L, D), mask: (B, L) True for real tokens
+        "How much each latent position attends to each token, (B, heads, H*W, L), and the values, (B, heads, L, C/heads)."
         B, C, H, W = x.shape
         nh, hs = self.heads, C // self.heads
         q = self.q(self.norm(x).flatten(2).transpose(1, 2)).view(B, H*W, nh, hs).transpose(1, 2)  # (B, nh, HW, hs)
         k, v = self.kv(ctx).view(B, -1, 2, nh, hs).permute(2, 0, 3, 1, 4)                         # (B, nh, L, hs) each
         w = (q @ k.transpose(-2, -1)) / math.sqrt(hs)                                             # (B, nh, HW, L)
-        a = w.masked_fill(~mask[:, None, None, :], float('-inf')).softmax(-1) @ v                  # (B, nh, HW, hs)
-        return x + self.out(a.transpose(1, 2).reshape(B, H*W, C)).transpose(1, 2).view(B, C, H, W)
+        return w.masked_fill(~mask[:, None, None, :], float('-inf')).softmax(-1), v
+
+    def forward(self, x, ctx, mask):
+        B, C, H, W = x.shape
+        w, v = self.weights(x, ctx, mask)
+        return x + self.out((w @ v).transpose(1, 2).reshape(B, H*W, C)).transpose(1, 2).view(B, C, H, W)   # (B, nh, HW, hs) -> (B, C, H, W)
 
 # %% ../nbs/10_latent.ipynb #d4f3d258
 class TextBlock(nn.Module):

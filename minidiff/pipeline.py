@@ -16,8 +16,9 @@ from .denoiser import UNet
 from .latent import load_latent, prompt_features
 
 # %% auto #0
-__all__ = ['PromptWarning', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'pipeline_sliders',
-           'adherence_prompts', 'adherence_report', 'attribute_pairs', 'multi_attribute_check', 'time_pipeline']
+__all__ = ['PromptWarning', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'attention_maps',
+           'pipeline_sliders', 'adherence_prompts', 'adherence_report', 'attribute_pairs', 'multi_attribute_check',
+           'time_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
 class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, or no digit named."
@@ -163,6 +164,24 @@ def trajectory(pipe:LatentDiffusionPipeline, prompt:str, steps:int=10, every:int
             frames.append(torch.cat([chans, d['image'][:1].cpu()]))
     pipe(prompt, steps, callback=record, disable=True, **kwargs)
     return torch.stack(frames, 1).flatten(0, 1)                                       # rows: 4 channels, the digit
+
+# %% ../nbs/11_pipeline.ipynb #379950d9
+@torch.no_grad()
+def attention_maps(pipe:LatentDiffusionPipeline, prompt:str, steps:int=10, guidance:float=1.75, seed:int=0)->tuple:
+    "Cross-attention at the 7x7 resolution while one digit is drawn for `prompt`: maps [steps, L, 7, 7] (each position's share of attention for each token, heads and blocks averaged), the L tokens, and the digit [1,1,28,28]."
+    from minidiff.latent import CrossAttention
+    seen, side = [], pipe.vae.latent_shape[-1]
+    def record(m, inputs, out):
+        x, ctx, mask = inputs
+        if x.shape[-1] == side: seen.append(m.weights(x[:1], ctx[:1], mask[:1])[0][0].float().mean(0))   # (HW, L): the prompt's half, heads averaged
+    hooks = [m.register_forward_hook(record) for m in pipe._unet.modules() if isinstance(m, CrossAttention)]
+    try: x = pipe(check_prompts(prompt)[0], steps, guidance, seed=seed, sampler='dpmpp_2m', disable=True)   # one model evaluation per step
+    finally:
+        for h in hooks: h.remove()
+    per = len(seen) // steps
+    maps = torch.stack([torch.stack(seen[i*per:(i + 1)*per]).mean(0) for i in range(steps)])       # (steps, HW, L)
+    tok = pipe.clip.tokenizer
+    return maps.transpose(1, 2).reshape(steps, -1, side, side).cpu(), [tok.itos[i] for i in tok(prompt)[0].tolist()], x
 
 # %% ../nbs/11_pipeline.ipynb #e7ec26c8
 def pipeline_sliders(pipe:LatentDiffusionPipeline, prompt:str='a thick seven', image:torch.Tensor|None=None, n:int=8, seed:int=0):
