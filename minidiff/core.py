@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 __all__ = ['DEVICE_KINDS', 'PRECISIONS', 'WEIGHTS_DIR', 'available_devices', 'check_device', 'default_device', 'in_test',
            'share_cores_under_test', 'bf16_speedup', 'cpu_bf16_native', 'bf16_is_fast', 'precision_setting', 'use_bf16',
            'precision_report', 'progress', 'set_seed', 'to_pm1', 'from_pm1', 'show_image', 'show_images',
-           'check_images', 'weights_path', 'save_weights', 'load_weights', 'images_png', 'image_slider']
+           'check_images', 'weights_path', 'save_weights', 'load_weights', 'images_png', 'image_slider', 'measured']
 
 # %% ../nbs/00_core.ipynb #1b9b5826
 DEVICE_KINDS = ('cpu', 'cuda', 'mps')   # what MINIDIFF_DEVICE may name (cuda:N for one GPU of several)
@@ -197,11 +197,12 @@ def show_image(
     figsize=(1.5, 1.5), # Figure size when a new figure is made
     cmap='gray', # Colour map for one-channel images
     vmin=0., vmax=1., # Value range mapped to black and white (None: scale to the image)
+    interpolation='nearest', # Each pixel a sharp square: truer to the data than smoothing, and the notebooks stay small
 ):
     "Draw one image, without ticks."
     import matplotlib.pyplot as plt   # here, not at the top: the command line never draws, and starts faster
     if ax is None: _, ax = plt.subplots(figsize=figsize)
-    ax.imshow(_to_hw(im), cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.imshow(_to_hw(im), cmap=cmap, vmin=vmin, vmax=vmax, interpolation=interpolation)
     ax.set_xticks([]); ax.set_yticks([])
     if title is not None: ax.set_title(str(title), fontsize=8)
     return ax
@@ -365,3 +366,29 @@ def image_slider(
     box = _SliderBox([*sliders.values(), img, label])
     box.redraw = redraw
     return box
+
+# %% ../nbs/00_core.ipynb #cf74afd1
+def measured(
+    path, # JSON file that keeps the figures (e.g. 'figures/judge.json', relative to the notebook)
+    key:str, # The entry in that file
+    compute, # Called with no arguments when measuring; returns JSON-able figures (dicts, lists, numbers, strings)
+    remeasure:bool=False, # True: compute and store even when figures are stored
+    verbose:bool=True, # Say where the figures come from
+):
+    "The figures `compute()` returns, stored under `key` in `path`: computed when `remeasure` or missing, else read back."
+    import json
+    path = Path(path)
+    store = json.loads(path.read_text()) if path.exists() else {}
+    if remeasure or key not in store:
+        t0 = time.time(); figures = compute()
+        rep = precision_report()
+        store[key] = dict(figures=figures, seconds=round(time.time()-t0, 1), date=time.strftime('%Y-%m-%d'),
+                          cpu=f"{os.cpu_count()} cores, {rep['cpu_capability']}, native bf16 {rep['native_bf16']}",
+                          device=str(rep['device']), precision=rep['precision'])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(store, indent=1, sort_keys=True)+'\n'); os.replace(tmp, path)
+        how = 'measured now'
+    else: how = 'stored'
+    e = store[key]
+    if verbose: print(f"{key}: {how} ({path}, {e['date']}, {e['seconds']:.0f} s on {e['device']}, {e['cpu']})")
+    return e['figures']

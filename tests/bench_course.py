@@ -1,0 +1,75 @@
+"""The learner's path, timed: run every notebook top to bottom as Jupyter's "Run All" does and print how long each takes.
+
+    python tests/bench_course.py                 # every notebook, one after another, each in a fresh kernel
+    python tests/bench_course.py 03 04           # only notebooks whose names start with these
+    python tests/bench_course.py --save          # also write nbs/figures/course_times.json
+
+Unlike `nbdev_test`, this runs every code cell, `#| slow` ones included (Jupyter ignores nbdev's flags), without
+`IN_TEST` and with all of PyTorch's threads, with the notebook's flags (`RETRAIN`, `MEASURE`) as committed: off. It
+does not save outputs. Targets (issue 15): each notebook <= 120 s, the course <= 15 minutes, each file <= 300 KB.
+"""
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT/'nbs'
+NB_LIMIT, COURSE_LIMIT, SIZE_LIMIT = 120, 15*60, 300_000
+
+_RUNNER = r'''
+import json, sys, time
+from pathlib import Path
+from execnb.nbio import read_nb
+from execnb.shell import CaptureShell
+from fastcore.xtras import working_directory
+fn = Path(sys.argv[1]); nb = read_nb(fn); k = CaptureShell(fn); cells = []
+k.run("import matplotlib; matplotlib.use('Agg')")
+with working_directory(fn.parent):
+    for c in nb.cells:
+        if c.cell_type != 'code' or 'nbdev_export(' in c.source: continue
+        t0 = time.time(); k.cell(c)
+        cells.append(dict(id=c.id, seconds=round(time.time()-t0, 2), first_line=c.source.splitlines()[0][:80] if c.source else ''))
+        if k.exc: print(json.dumps(dict(cells=cells, error=f'{c.id}: {k.exc[0].__name__}: {k.exc[1]}'))); sys.exit(0)
+print(json.dumps(dict(cells=cells, error=None)))
+'''
+
+def cpu_kind():
+    import torch
+    return f'{os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}, native bf16 {torch.ops.mkldnn._is_mkldnn_bf16_supported()}'
+
+def run_notebook(fn:Path)->dict:
+    "Run `fn` in a fresh Python process (a fresh kernel, as Jupyter's Run All after a restart); its time and slow cells."
+    env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
+    t0 = time.time()
+    p = subprocess.run([sys.executable, '-c', _RUNNER, str(fn)], capture_output=True, text=True, env=env)
+    secs = time.time() - t0
+    try: res = json.loads(p.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError): res = dict(cells=[], error=(p.stderr or p.stdout)[-500:])
+    return dict(notebook=fn.name, seconds=round(secs, 1), bytes=fn.stat().st_size, error=res['error'],
+                slowest=sorted(res['cells'], key=lambda c: -c['seconds'])[:3])
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('only', nargs='*', help='run only notebooks whose names start with these')
+    ap.add_argument('--save', action='store_true', help='write nbs/figures/course_times.json')
+    a = ap.parse_args()
+    fns = sorted(f for f in NBS.glob('*.ipynb') if not f.name.startswith('_') and (not a.only or f.name.startswith(tuple(a.only))))
+    print(f'CPU: {cpu_kind()}; {len(fns)} notebooks, each in a fresh process, every cell (flags as committed)', flush=True)
+    rows = []
+    for fn in fns:
+        r = run_notebook(fn); rows.append(r)
+        flag = ('  FAILED: ' + r['error']) if r['error'] else ('' if r['seconds'] <= NB_LIMIT else f'  over {NB_LIMIT} s')
+        size = '' if r['bytes'] <= SIZE_LIMIT else f'  over {SIZE_LIMIT//1000} KB'
+        slow = ', '.join(f"{c['seconds']:.0f} s {c['first_line'][:40]!r}" for c in r['slowest'] if c['seconds'] >= 10)
+        print(f"{r['notebook']:24s} {r['seconds']:6.1f} s  {r['bytes']/1000:5.0f} KB{flag}{size}" + (f'   slowest: {slow}' if slow else ''), flush=True)
+    total = sum(r['seconds'] for r in rows)
+    ok = all(not r['error'] and r['seconds'] <= NB_LIMIT and r['bytes'] <= SIZE_LIMIT for r in rows) and total <= COURSE_LIMIT
+    print(f'course: {total:.0f} s = {total/60:.1f} min for {len(rows)} notebooks; largest file {max(r["bytes"] for r in rows)/1000:.0f} KB; '
+          f'targets (each <= {NB_LIMIT} s and <= {SIZE_LIMIT//1000} KB, all <= {COURSE_LIMIT//60} min): {"met" if ok else "NOT met"}')
+    if a.save:
+        out = NBS/'figures'/'course_times.json'
+        out.write_text(json.dumps(dict(cpu=cpu_kind(), date=time.strftime('%Y-%m-%d'), command='python tests/bench_course.py --save',
+                                       total_seconds=round(total, 1), notebooks=rows), indent=1) + '\n')
+        print('wrote', out.relative_to(ROOT))
+    return 0 if ok else 1
+
+if __name__ == '__main__': sys.exit(main())
