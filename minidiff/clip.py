@@ -301,12 +301,13 @@ def train_clip(
     fcfg:FitConfig=CLIP_FIT, # How to train it
     tokens:str='words', # 'words' (the shipped encoders) or 'characters'
     p_noise:float=0.2, # How often one or two made-up words are slipped into a caption (so that unknown words learn to be ignored)
+    data:tuple|None=None, # Digits [N,1,28,28] in [-1, 1] and their labels (default: MNIST's 60,000 training digits)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Clip, dict]:
-    "Caption MNIST's training digits and train the two encoders contrastively with `fit`; returns the model and the history."
+    "Caption the training digits and train the two encoders contrastively with `fit`; returns the model and the history."
     from minidiff.data import training_digits
     set_seed(fcfg.seed)
-    x, y = training_digits()
+    x, y = training_digits() if data is None else data
     captioner = Captioner.fit(x, y)
     desc = captioner.describe(x, y)
     tok = make_tokenizer(tokens, None if cfg.max_len == ClipConfig.max_len else cfg.max_len)
@@ -365,9 +366,9 @@ def attribute_prompt(words, d:str)->str:
     return _fix_articles(' '.join(['a', *[w for w in words if ' ' not in w], d, *[w for w in words if ' ' in w]]))
 
 @torch.no_grad()
-def attribute_check(clip:Clip, x:torch.Tensor, k:int=10, held_out:bool=False)->dict:
-    "For every synonym pair and digit: do the top-`k` images of 'a bold D' have more ink than those of 'a skinny D' (more area for 'big' than 'small', more slant for 'right' than 'left')? The share of digits, per pair."
-    p, img = digit_properties(x), clip.encode_images(x)
+def attribute_check(clip:Clip, x:torch.Tensor, k:int=10, held_out:bool=False, img:torch.Tensor|None=None)->dict:
+    "For every synonym pair and digit: do the top-`k` images of 'a bold D' have more ink than those of 'a skinny D' (more area for 'big' than 'small', more slant for 'right' than 'left')? The share of digits, per pair (`img`: the images' vectors, if already computed)."
+    p, img = digit_properties(x), clip.encode_images(x) if img is None else img
     top = lambda prompt: (img @ clip.encode_text(prompt)[0]).topk(k).indices.cpu()
     return {f'{a}/{b}': sum(bool(p[prop][top(attribute_prompt(a, w))].mean() > p[prop][top(attribute_prompt(b, w))].mean()) for w in DIGIT_WORDS)/10
             for prop, a, b in word_pairs(held_out)}
@@ -392,7 +393,7 @@ def clip_report(
     for kind, held in (('training', False), ('held_out', True)):
         accs = [acc((t,), numerals) for t in phrasings(k, held, seed) for numerals in (False, True)]
         out[f'zero_shot_{kind}'], out[f'zero_shot_{kind}_worst'] = round(sum(accs)/len(accs), 4), round(min(accs), 4)
-        chk = attribute_check(clip, x, held_out=held)
+        chk = attribute_check(clip, x, held_out=held, img=img)
         worst = min(chk, key=chk.get)
         out[f"attributes_{kind}"], out[f"attributes_{kind}_worst"] = round(sum(chk.values())/len(chk), 4), f"{worst} {chk[worst]:.1f}"
     return out
