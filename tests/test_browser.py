@@ -173,7 +173,7 @@ def drive(page, base, token):
     assert 'error' not in res, f'a cell failed before the slider was shown:\n{res["error"][-3000:]}'
 
     T = REDRAW_TIMEOUT*1000  # ms; `expect` does not take the page's default timeout
-    out = page.locator('.jp-OutputArea-output').filter(has=page.locator('.minidiff-caption'))
+    out = page.locator('.jp-OutputArea-output').filter(has=page.locator('.minidiff-caption')).first   # the lesson's slider (a solution at the end has another)
     caption, img, handle = out.locator('.minidiff-caption'), out.locator('img'), out.locator('.noUi-handle')
     readout = out.locator('.widget-readout')
     expect(out.locator('.widget-slider .widget-label')).to_have_text('step t', timeout=T)
