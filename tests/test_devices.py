@@ -152,7 +152,7 @@ def test_nbdev_test_workers_share_the_cores(monkeypatch):
 def test_bench_precision_workloads_run():
     "Every workload the precision benchmark times builds and runs one step (in fp32, quick)."
     import importlib.util, pathlib
-    spec = importlib.util.spec_from_file_location('bench_precision', pathlib.Path(__file__).parent/'bench_precision.py')
+    spec = importlib.util.spec_from_file_location('bench_precision', pathlib.Path(__file__).parents[1]/'bench'/'bench_precision.py')
     bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
     ws = bench.training_workloads(torch.device('cpu'), bs=8)
     assert {'denoiser', 'conditional', 'judge', 'autoencoder', 'clip', 'latent'} <= set(ws)

@@ -1,4 +1,4 @@
-"Benchmark: time `load_mnist()` on a first fetch (empty cache) and on cached loads. Run: python tests/bench_data.py"
+"Benchmark: time `load_mnist()` on a first fetch (empty cache) and on cached loads. Run: python bench/bench_data.py"
 import tempfile, time, statistics
 from minidiff.data import load_mnist
 

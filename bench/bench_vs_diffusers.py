@@ -10,7 +10,7 @@ epochs chosen so that it fits the same budget.
 Both are sampled with DDIM (diffusers' `DDIMScheduler` for theirs) at the same number of steps; minidiff also uses
 classifier-free guidance, part of its recipe, which costs two forward passes per step.
 
-Run: python tests/bench_vs_diffusers.py [--minutes 20] [--n 2000] [--steps 20] [--guidance 1.5] [--out FILE.json]
+Run: python bench/bench_vs_diffusers.py [--minutes 20] [--n 2000] [--steps 20] [--guidance 1.5] [--out FILE.json]
 (on an otherwise idle machine: the budget is wall-clock time).
 """
 import argparse, json, time

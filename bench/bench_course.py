@@ -1,8 +1,8 @@
 """The learner's path, timed: run every notebook top to bottom as Jupyter's "Run All" does and print how long each takes.
 
-    python tests/bench_course.py                 # every notebook, one after another, each in a fresh kernel
-    python tests/bench_course.py 03 04           # only notebooks whose names start with these
-    python tests/bench_course.py --save          # also write nbs/figures/course_times.json
+    python bench/bench_course.py                 # every notebook, one after another, each in a fresh kernel
+    python bench/bench_course.py 03 04           # only notebooks whose names start with these
+    python bench/bench_course.py --save          # also write nbs/figures/course_times.json
 
 Unlike `nbdev_test`, this runs every code cell, `#| slow` ones included (Jupyter ignores nbdev's flags), without
 `IN_TEST` and with all of PyTorch's threads, with the notebook's flags (`RETRAIN`, `MEASURE`) as committed: off. It
@@ -67,7 +67,7 @@ def main():
           f'targets (each <= {NB_LIMIT} s and <= {SIZE_LIMIT//1000} KB, all <= {COURSE_LIMIT//60} min): {"met" if ok else "NOT met"}')
     if a.save:
         out = NBS/'figures'/'course_times.json'
-        out.write_text(json.dumps(dict(cpu=cpu_kind(), date=time.strftime('%Y-%m-%d'), command='python tests/bench_course.py --save',
+        out.write_text(json.dumps(dict(cpu=cpu_kind(), date=time.strftime('%Y-%m-%d'), command='python bench/bench_course.py --save',
                                        total_seconds=round(total, 1), notebooks=rows), indent=1) + '\n')
         print('wrote', out.relative_to(ROOT))
     return 0 if ok else 1

@@ -3,7 +3,7 @@ class accuracy for N training-like and N held-out prompts (09's caption grammar:
 fillers), FID of the training-like digits against the floor at N, every synonym pair ("a bold D" against "a skinny D"
 from the same seeds, training and held-out words), prompts with two or three attributes (each word against its
 opposite), 16 digits at 20 steps in a warm pipeline and from a cold `minidiff generate`, and the size of the shipped weights.
-Run: python tests/bench_pipeline.py [--n 2000] [--guidance 1.75] [--sweep 1.5 2 3] [--unet PATH --clip PATH]
+Run: python bench/bench_pipeline.py [--n 2000] [--guidance 1.75] [--sweep 1.5 2 3] [--unet PATH --clip PATH]
 (on an otherwise idle machine). Writes nbs/figures/pipeline.json (shown in 11_pipeline) unless --out says otherwise."""
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -22,7 +22,7 @@ p.add_argument('--out', default=str(Path(__file__).parents[1]/'nbs/figures/pipel
 a = p.parse_args()
 
 pr = precision_report('cpu')
-res = dict(command='python tests/bench_pipeline.py ' + ' '.join(sys.argv[1:]),
+res = dict(command='python bench/bench_pipeline.py ' + ' '.join(sys.argv[1:]),
            machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
                    f"CPU kind {pr['cpu_capability']}, native bf16 {pr['native_bf16']}, {pr['precision']}")
 t0 = time.perf_counter()

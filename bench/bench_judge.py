@@ -1,7 +1,7 @@
 """The shipped judge against another judge (e.g. its recipe rerun: `minidiff train judge --out judge_fit.pt`), as
 instruments: test accuracy, the FID floor at N = 2,000, and the FID ratio and class accuracy each gives the same
 2,000 digits of the conditional model (guidance `GUIDANCE`, seed 0) and of the unconditional denoiser.
-Run: python tests/bench_judge.py judge_fit.pt   (about 3 minutes on 2 cores)"""
+Run: python bench/bench_judge.py judge_fit.pt   (about 3 minutes on 2 cores)"""
 import json, sys
 import torch
 from minidiff.judge import load_judge, fid, fid_floor, predict

@@ -5,7 +5,7 @@ which is faster, and how far the default is from the faster one (the target: nev
 With `--quality`, it also measures the shipped models' output in both precisions (N = 2,000, two seeds each): the
 conditional pixel model's FID and class accuracy, and the latent pipeline's `adherence_report`; fp32 should match bf16
 within the seed-to-seed spread. Run it on an otherwise idle machine:
-`python tests/bench_precision.py [--quality] [--out nbs/figures/precision_KIND.json]`.
+`python bench/bench_precision.py [--quality] [--out nbs/figures/precision_KIND.json]`.
 """
 import argparse, json, statistics, sys, time
 import torch
@@ -135,7 +135,7 @@ def main(argv=None):
         from pathlib import Path
         import os
         env = {k: v for k, v in os.environ.items() if k in ('ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA', 'MINIDIFF_DEVICE', 'MINIDIFF_PRECISION')}
-        Path(a.out).write_text(json.dumps(dict(command='python tests/bench_precision.py ' + ' '.join(argv or sys.argv[1:]), env=env,
+        Path(a.out).write_text(json.dumps(dict(command='python bench/bench_precision.py ' + ' '.join(argv or sys.argv[1:]), env=env,
                                                machine=rep, rows=rows, worst_default_vs_best=worst, quality=qual), indent=1) + '\n')
         print(f'wrote {a.out}')
 

@@ -5,7 +5,7 @@ at 10, 20, 50 and 100 evaluations on N digits, and DDPM's original 1,000 steps o
 N=2,000 it would take about an hour of this CPU), for the unconditional model and for the conditional one with
 classifier-free guidance, plus that model at DPM-Solver++ 20 steps with other guidance scales. The FID floor is given for each N: FIDs at different N are not comparable.
 
-Run: python tests/bench_samplers.py [--n 2000] [--ddpm-n 500] [--guidance 1.35] [--out nbs/figures/samplers.json]
+Run: python bench/bench_samplers.py [--n 2000] [--ddpm-n 500] [--guidance 1.35] [--out nbs/figures/samplers.json]
 (on an otherwise idle machine: the seconds are wall-clock time).
 """
 import argparse, json, time
@@ -30,7 +30,7 @@ def main():
     a = p.parse_args()
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads', flush=True)
     judge, rows = load_judge(), []
-    cmd = 'python tests/bench_samplers.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(a).items() if k not in ('out', 'merge'))
+    cmd = 'python bench/bench_samplers.py ' + ' '.join(f'--{k.replace("_", "-")} {v}' for k, v in vars(a).items() if k not in ('out', 'merge'))
     floors = {n: round(fid_floor(judge, n), 2) for n in (a.n, a.ddpm_n) if n}
     runs = [(s, k, a.n) for s in a.samplers.split(',') for k in map(int, a.nfes.split(','))] + ([('ddpm', 1000, a.ddpm_n)] if a.ddpm_n else [])
     for name in a.models.split(','):

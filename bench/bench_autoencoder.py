@@ -1,6 +1,6 @@
 """Benchmark the autoencoder: its reconstructions judged (MSE, the judge's accuracy, FID at N=2,000), and the noise
 predictor's training throughput on its 4x7x7 latents against on 28x28 pixels, at the same widths.
-Run: python tests/bench_autoencoder.py  (on an otherwise idle machine: other work on the CPU skews the speeds)"""
+Run: python bench/bench_autoencoder.py  (on an otherwise idle machine: other work on the CPU skews the speeds)"""
 import torch
 from minidiff.core import precision_report
 from minidiff.denoiser import UNetConfig, time_training_step

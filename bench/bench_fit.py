@@ -1,6 +1,6 @@
 """`fit` against the five training loops it replaced: the same recipe for the same number of steps, side by side.
 
-    python tests/bench_fit.py [--steps 200] [--rev 9b7a431] [--only denoiser,judge] [--json nbs/figures/fit_vs_loops.json]
+    python bench/bench_fit.py [--steps 200] [--rev 9b7a431] [--only denoiser,judge] [--json nbs/figures/fit_vs_loops.json]
 
 The old loops are read from git (`git archive REV minidiff`) into a temporary package, so this runs on any later checkout.
 For each recipe it prints digits per second (training steps only, same precision, same batch size) and the training

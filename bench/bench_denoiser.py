@@ -1,5 +1,5 @@
 """Benchmark the noise predictor: training throughput with and without bf16, and its one-step error at five noise levels.
-Run: python tests/bench_denoiser.py  (on an otherwise idle machine: other work on the CPU skews the speeds)"""
+Run: python bench/bench_denoiser.py  (on an otherwise idle machine: other work on the CPU skews the speeds)"""
 import torch
 from minidiff.core import set_seed, precision_report
 from minidiff.data import load_mnist, digits_to_float
