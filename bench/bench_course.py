@@ -28,7 +28,10 @@ with working_directory(fn.parent):
         if c.cell_type != 'code' or 'nbdev_export(' in c.source: continue
         t0 = time.time(); k.cell(c)
         cells.append(dict(id=c.id, seconds=round(time.time()-t0, 2), first_line=c.source.splitlines()[0][:80] if c.source else ''))
-        if k.exc: print(json.dumps(dict(cells=cells, error=f'{c.id}: {k.exc[0].__name__}: {k.exc[1]}'))); sys.exit(0)
+        if k.exc:   # execnb keeps the exception object itself (older versions: a tuple of type, value, traceback)
+            e = k.exc[1] if isinstance(k.exc, tuple) else k.exc
+            where = f'cell {len(cells)} (id {c.id}, first line {cells[-1]["first_line"]!r})'
+            print(json.dumps(dict(cells=cells, error=f'{where}: {type(e).__name__}: {e}'))); sys.exit(0)
 print(json.dumps(dict(cells=cells, error=None)))
 '''
 

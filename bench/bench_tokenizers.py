@@ -12,7 +12,7 @@ import argparse, json, os, platform, random, subprocess, sys, tempfile
 from pathlib import Path
 import torch
 from minidiff.core import precision_report
-from minidiff.clip import load_clip, clip_report, Captioner, _write
+from minidiff.clip import load_clip, clip_report, Captioner, write_caption
 from minidiff.data import training_digits
 
 p = argparse.ArgumentParser()
@@ -27,7 +27,7 @@ a = p.parse_args()
 tmp = Path(tempfile.mkdtemp())
 x, y = training_digits()
 desc = Captioner.fit(x, y).describe(x[:5000], y[:5000])
-caps = [_write(d, random.Random(i)) for i, d in enumerate(desc)]
+caps = [write_caption(d, random.Random(i)) for i, d in enumerate(desc)]
 res = dict(command='python bench/bench_tokenizers.py ' + ' '.join(sys.argv[1:]),
            machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU kind {precision_report('cpu')['cpu_capability']}, "
                    f"native bf16 {precision_report('cpu')['native_bf16']}")

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights
-from .data import training_digits
+from .core import default_device, check_images, set_seed, load_weights, batched
+from .data import training_digits, random_digits
 from .fit import FitConfig, fit
+from .denoiser import ResBlock
+from .judge import Judge, load_judge, fid, fid_floor, predict
 
 # %% auto #0
-__all__ = ['AE_FIT', 'AEConfig', 'Block', 'Encoder', 'Decoder', 'Autoencoder', 'ae_loss', 'set_scale', 'train_autoencoder',
+__all__ = ['AE_FIT', 'AEConfig', 'Encoder', 'Decoder', 'Autoencoder', 'ae_loss', 'set_scale', 'train_autoencoder',
            'load_autoencoder', 'reconstruct', 'reconstruction_report', 'interpolate', 'noisy_latents']
 
 # %% ../nbs/08_autoencoder.ipynb #7c6a2400
@@ -27,16 +29,14 @@ class AEConfig:
     groups:int = 8           # groups in GroupNorm
     variational:bool = True  # encode a mean and a log-variance per latent (a VAE), or just a value
 
-class Block(nn.Module):
-    "A resnet block without a noise level: two 3x3 convs with GroupNorm and SiLU, plus a skip."
-    def __init__(self, ni:int, nf:int, groups:int=8):
-        super().__init__()
-        self.norm1, self.conv1 = nn.GroupNorm(min(groups, ni), ni), nn.Conv2d(ni, nf, 3, padding=1)
-        self.norm2, self.conv2 = nn.GroupNorm(min(groups, nf), nf), nn.Conv2d(nf, nf, 3, padding=1)
-        self.skip = nn.Conv2d(ni, nf, 1) if ni != nf else nn.Identity()
-    def forward(self, x): return self.conv2(F.silu(self.norm2(self.conv1(F.silu(self.norm1(x)))))) + self.skip(x)
+def _block(ni:int, nf:int, groups:int)->nn.Module:
+    "03's resnet block without a noise level: two 3x3 convs with GroupNorm and SiLU, plus a skip."
+    return ResBlock(ni, nf, emb_dim=None, groups=groups)
 
-def _out(ni:int, nf:int, groups:int): return nn.Sequential(nn.GroupNorm(min(groups, ni), ni), nn.SiLU(), nn.Conv2d(ni, nf, 3, padding=1))
+def _out(ni:int, nf:int, groups:int)->nn.Module:
+    """GroupNorm, SiLU and a 3x3 conv to `nf` channels: the last layer of the encoder and of the
+    decoder."""
+    return nn.Sequential(nn.GroupNorm(min(groups, ni), ni), nn.SiLU(), nn.Conv2d(ni, nf, 3, padding=1))
 
 # %% ../nbs/08_autoencoder.ipynb #b93498e3
 class Encoder(nn.Module):
@@ -45,9 +45,14 @@ class Encoder(nn.Module):
         super().__init__()
         layers, ni = [nn.Conv2d(cfg.in_ch, cfg.chs[0], 3, padding=1)], cfg.chs[0]
         for c in cfg.chs:
-            for _ in range(cfg.n_blocks): layers.append(Block(ni, c, cfg.groups)); ni = c
-            layers.append(nn.Conv2d(c, c, 3, stride=2, padding=1))              # halve the size: 28 -> 14 -> 7
-        layers += [Block(ni, ni, cfg.groups), _out(ni, cfg.latent_ch*(2 if cfg.variational else 1), cfg.groups)]
+            for _ in range(cfg.n_blocks):
+                layers.append(_block(ni, c, cfg.groups))
+                ni = c
+            # halve the size: 28 -> 14 -> 7
+            layers.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+        # a mean and a log-variance each
+        n_out = cfg.latent_ch*(2 if cfg.variational else 1)
+        layers += [_block(ni, ni, cfg.groups), _out(ni, n_out, cfg.groups)]
         self.layers = nn.Sequential(*layers)
     def forward(self, x): return self.layers(x)
 
@@ -56,11 +61,12 @@ class Decoder(nn.Module):
     def __init__(self, cfg:AEConfig=AEConfig()):
         super().__init__()
         ni = cfg.chs[-1]
-        layers = [nn.Conv2d(cfg.latent_ch, ni, 3, padding=1), Block(ni, ni, cfg.groups)]
+        layers = [nn.Conv2d(cfg.latent_ch, ni, 3, padding=1), _block(ni, ni, cfg.groups)]
         for c in reversed(cfg.chs):
-            layers += [nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(ni, c, 3, padding=1)]  # double: 7 -> 14 -> 28
+            # double: 7 -> 14 -> 28
+            layers += [nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(ni, c, 3, padding=1)]
             ni = c
-            for _ in range(cfg.n_blocks): layers.append(Block(ni, c, cfg.groups))
+            for _ in range(cfg.n_blocks): layers.append(_block(ni, c, cfg.groups))
         layers.append(_out(ni, cfg.in_ch, cfg.groups))
         self.layers = nn.Sequential(*layers)
     def forward(self, z): return self.layers(z)
@@ -71,7 +77,8 @@ class Autoencoder(nn.Module):
     def __init__(self, cfg:AEConfig=AEConfig()):
         super().__init__()
         self.cfg, self.encoder, self.decoder = cfg, Encoder(cfg), Decoder(cfg)
-        self.register_buffer('scale', torch.tensor(1.))   # latents = scale * encoder output: unit variance after `set_scale`
+        # latents = scale * encoder output: unit variance after `set_scale`
+        self.register_buffer('scale', torch.tensor(1.))
 
     @property
     def latent_shape(self)->tuple:
@@ -80,21 +87,24 @@ class Autoencoder(nn.Module):
         return (self.cfg.latent_ch, side, side)
 
     def posterior(self, x):
-        "Mean and log-variance of each latent (unscaled); a plain autoencoder's log-variance is None."
+        """Mean and log-variance of each latent (unscaled); a plain autoencoder's log-variance is
+        None."""
         h = self.encoder(x).float()
         if not self.cfg.variational: return h, None
         mean, logvar = h.chunk(2, 1)
         return mean, logvar.clamp(-30., 20.)
 
     def forward(self, x, sample:bool=True):
-        "Reconstruct `x`: returns (reconstruction, mean, logvar); a VAE decodes a sample from its posterior when `sample`."
+        """Reconstruct `x`: returns (reconstruction, mean, logvar); a VAE decodes a sample from its
+        posterior when `sample`."""
         mean, logvar = self.posterior(x)
         z = mean + (0.5*logvar).exp()*torch.randn_like(mean) if sample and logvar is not None else mean
         return self.decoder(z), mean, logvar
 
     @torch.no_grad()
     def encode(self, x:torch.Tensor, sample:bool=False)->torch.Tensor:
-        "Digits [N,1,28,28] in [-1, 1] to scaled latents [N,4,7,7] (the posterior's mean, or a sample from it)."
+        """Digits [N,1,28,28] in [-1, 1] to scaled latents [N,4,7,7] (the posterior's mean, or a
+        sample from it)."""
         check_images(x, shape=(self.cfg.in_ch, 28, 28), name='images')
         dev = self.scale.device
         mean, logvar = self.posterior(x.to(dev))
@@ -121,9 +131,10 @@ def ae_loss(ae:Autoencoder, x:torch.Tensor, kl:float=1e-3)->tuple:
 # %% ../nbs/08_autoencoder.ipynb #cdbf80f0
 @torch.no_grad()
 def set_scale(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->float:
-    "Measure the encoder's spread on digits `x` and set `ae.scale` so that the scaled latents have unit standard deviation."
+    """Measure the encoder's spread on digits `x` and set `ae.scale` so that the scaled latents have
+    unit standard deviation."""
     ae.scale.fill_(1.)
-    z = torch.cat([ae.encode(x[i:i+bs]) for i in range(0, len(x), bs)])
+    z = batched(ae.encode, x, bs)
     ae.scale.fill_(1/z.float().std().item())
     return ae.scale.item()
 
@@ -135,8 +146,8 @@ def train_autoencoder(
     n_test:int|None=None, # Test digits the final test MSE is measured on (None: all 10,000)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Autoencoder, dict]:
-    "Train an autoencoder on MNIST's training digits with `fit`, then set its latent scale; returns it and the history."
-    from minidiff.data import load_mnist, digits_to_float
+    """Train an autoencoder on MNIST's training digits with `fit`, then set its latent scale;
+    returns it and the history."""
     set_seed(fcfg.seed)
     x_tr = training_digits()[0]
     def loss(ae, b):
@@ -144,10 +155,8 @@ def train_autoencoder(
         return dict(loss=loss, mse=mse, kl=kld)
     ae, hist = fit(Autoencoder(cfg), loss, (x_tr,), fcfg, name=kwargs.pop('name', 'autoencoder'), **kwargs)
     set_scale(ae, x_tr[torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(0))[:n_scale]])
-    with torch.no_grad():
-        x_te = digits_to_float(load_mnist(verbose=False)[2])[:n_test]
-        test_mse = sum(F.mse_loss(ae.decode(ae.encode(x_te[i:i+1000])).cpu(), x_te[i:i+1000], reduction='sum').item()
-                       for i in range(0, len(x_te), 1000))/x_te.numel()
+    x_te = random_digits()[0][:n_test]
+    test_mse = F.mse_loss(reconstruct(ae, x_te), x_te).item()
     return ae, dict(hist, test_mse=test_mse, scale=ae.scale.item())
 
 def load_autoencoder(name='autoencoder', device=None)->Autoencoder:
@@ -158,7 +167,7 @@ def load_autoencoder(name='autoencoder', device=None)->Autoencoder:
 @torch.no_grad()
 def reconstruct(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "Encode and decode digits [N,1,28,28] in [-1, 1], in batches."
-    return torch.cat([ae.decode(ae.encode(x[i:i+bs])).cpu() for i in range(0, len(x), bs)])
+    return batched(lambda b: ae.decode(ae.encode(b)), x, bs)
 
 def reconstruction_report(
     ae:Autoencoder, # The autoencoder to measure
@@ -167,15 +176,11 @@ def reconstruction_report(
     seed:int=0, # Seed for the random samples of test digits
     n_test:int|None=None, # Test digits to reconstruct and judge: a random sample (default: all 10,000)
 )->dict:
-    "Test-set MSE, the judge's accuracy on originals and reconstructions, and FIDs at N=`n`, for `ae`."
-    from minidiff.data import load_mnist, digits_to_float
-    from minidiff.judge import load_judge, fid, fid_floor, predict
+    """Test-set MSE, the judge's accuracy on originals and reconstructions, and FIDs at N=`n`, for
+    `ae`."""
     judge = judge or load_judge(device=ae.scale.device)
-    _, _, x_te, y_te = load_mnist(verbose=False)
-    x, y = digits_to_float(x_te), y_te.long()
-    if n_test is not None:
-        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))[:n_test]
-        x, y, n = x[keep], y[keep], min(n, n_test)
+    x, y = random_digits(n_test, seed + 1)
+    if n_test is not None: n = min(n, n_test)
     rec = reconstruct(ae, x)
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
     acc = lambda im: (predict(judge, im) == y).float().mean().item()
@@ -187,7 +192,8 @@ def reconstruction_report(
 # %% ../nbs/08_autoencoder.ipynb #d08cf4f0
 @torch.no_grad()
 def interpolate(ae:Autoencoder, a:torch.Tensor, b:torch.Tensor, ws)->torch.Tensor:
-    "Decode `(1-w)*encode(a) + w*encode(b)` for each weight `w` in `ws`: digits [len(ws),1,28,28] in [-1, 1]."
+    """Decode `(1-w)*encode(a) + w*encode(b)` for each weight `w` in `ws`: digits [len(ws),1,28,28]
+    in [-1, 1]."""
     za, zb = ae.encode(a.view(1, 1, 28, 28)), ae.encode(b.view(1, 1, 28, 28))
     w = torch.as_tensor(ws, dtype=za.dtype, device=za.device).view(-1, 1, 1, 1)
     return ae.decode((1 - w)*za + w*zb).cpu()
@@ -195,7 +201,8 @@ def interpolate(ae:Autoencoder, a:torch.Tensor, b:torch.Tensor, ws)->torch.Tenso
 # %% ../nbs/08_autoencoder.ipynb #77f6116e
 @torch.no_grad()
 def noisy_latents(ae:Autoencoder, x:torch.Tensor, std:float, seed:int=0)->torch.Tensor:
-    "Decode the latents of digits `x` with Gaussian noise of standard deviation `std` added: digits [N,1,28,28] in [-1, 1]."
+    """Decode the latents of digits `x` with Gaussian noise of standard deviation `std` added:
+    digits [N,1,28,28] in [-1, 1]."""
     z = ae.encode(x)
     g = torch.Generator(z.device).manual_seed(seed)
     return ae.decode(z + std*torch.randn(z.shape, generator=g, device=z.device)).cpu()

@@ -9,22 +9,24 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights
+from .core import default_device, check_images, check_int, set_seed, load_weights, batched
+from .data import training_digits, random_digits
 from .fit import FitConfig, fit
 
 # %% auto #0
 __all__ = ['DIGIT_WORDS', 'ATTRS', 'OPPOSITE', 'FRAMES', 'NOUNS', 'WORDS', 'FILLERS', 'HELD_OUT_FRAMES', 'HELD_OUT_NOUNS',
            'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'CLIP_FIT', 'PAIRS', 'digit_properties', 'grammar_words',
-           'split_words', 'add_filler', 'Captioner', 'normalise', 'Tokenizer', 'WordTokenizer', 'ClipConfig',
-           'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer', 'train_clip', 'class_prompts',
-           'phrasings', 'zero_shot', 'search', 'load_clip', 'word_pairs', 'attribute_prompt', 'attribute_check',
-           'clip_report']
+           'split_words', 'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer',
+           'WordTokenizer', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer',
+           'train_clip', 'class_prompts', 'phrasings', 'zero_shot', 'search', 'load_clip', 'word_pairs',
+           'attribute_prompt', 'attribute_check', 'clip_report']
 
 # %% ../nbs/09_clip.ipynb #ed953409
 DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
 
 def digit_properties(x:torch.Tensor)->dict:
-    "Ink, slant, height and width, and the area of the ink's bounding box, of digits `x` [N,1,28,28] in [-1, 1]: tensors [N] each."
+    """Ink, slant, height and width, and the area of the ink's bounding box, of digits `x`
+    [N,1,28,28] in [-1, 1]: tensors [N] each."""
     check_images(x)
     p = (x[:, 0].float() + 1)/2                                          # (N, 28, 28) ink in [0, 1]
     ys, xs = torch.meshgrid(torch.arange(28.), torch.arange(28.), indexing='ij')
@@ -33,7 +35,8 @@ def digit_properties(x:torch.Tensor)->dict:
     dx, dy = xs - cx[:, None, None], ys - cy[:, None, None]
     mu11, mu02 = (p*dx*dy).sum((1, 2)), (p*dy*dy).sum((1, 2)).clamp_min(1e-6)
     idx = torch.arange(28.)
-    def span(inked):                                                     # (N, 28) rows or columns with ink -> how many it spans
+    # (N, 28) rows or columns with ink -> how many it spans
+    def span(inked):
         lo, hi = torch.where(inked, idx, 28.).min(1).values, torch.where(inked, idx, -1.).max(1).values
         return (hi - lo + 1).clamp_min(0)
     height, width = span((p > 0.5).any(2)), span((p > 0.5).any(1))
@@ -74,17 +77,20 @@ HELD_OUT_WORDS = dict(thick=('thicker', 'chunky'), thin=('thinner', 'slim'), sma
 HELD_OUT_FILLERS = ('cheers', 'kindly', 'hello', 'if possible')
 
 def grammar_words(held_out:bool=False)->set:
-    "Every word the training grammar (or, with `held_out`, the held-out grammar) can write: digits as words and numerals included."
+    """Every word the training grammar (or, with `held_out`, the held-out grammar) can write: digits
+    as words and numerals included."""
     parts = (HELD_OUT_FRAMES, HELD_OUT_NOUNS, *HELD_OUT_WORDS.values(), HELD_OUT_FILLERS) if held_out else (FRAMES, NOUNS, *WORDS.values(), FILLERS)
     text = re.sub(r'\{\w\}', ' ', ' '.join(w for ws in parts for w in ws))
-    return set(split_words(text)) | set(DIGIT_WORDS) | {str(d) for d in range(10)} | {'an', 'that', 'is', 'and'}   # and the words `_write` adds
+    return set(split_words(text)) | set(DIGIT_WORDS) | {str(d) for d in range(10)} | {'an', 'that', 'is', 'and'}   # and the words `write_caption` adds
 
 def split_words(text:str)->list[str]:
-    "Lower-cased words, numbers and punctuation marks of `text` ('right-leaning' is three: right, -, leaning)."
+    """Lower-cased words, numbers and punctuation marks of `text` ('right-leaning' is three: right,
+    -, leaning)."""
     return re.findall(r'[a-z]+|[0-9]|[^\sa-z0-9]', text.lower())
 
 def add_filler(caption:str, rng:random.Random, p:float=0.5)->str:
-    "With probability `p`, one or two made-up words (2-8 random letters) inserted at random places in a non-empty `caption`."
+    """With probability `p`, one or two made-up words (2-8 random letters) inserted at random places
+    in a non-empty `caption`."""
     if not caption or rng.random() >= p: return caption
     words = caption.split()
     for _ in range(rng.randint(1, 2)):
@@ -103,7 +109,8 @@ class Captioner:
 
     @classmethod
     def fit(cls, x:torch.Tensor, y:torch.Tensor, slant_q:float=0.8):
-        "Cut-offs from digits `x` [N,1,28,28] in [-1, 1] with labels `y`: each digit's ink terciles and area quintiles; the lowest tercile and the `slant_q` quantile of |slant|."
+        """Cut-offs from digits `x` [N,1,28,28] in [-1, 1] with labels `y`: each digit's ink
+        terciles and area quintiles; the lowest tercile and the `slant_q` quantile of |slant|."""
         p, y = digit_properties(x), torch.as_tensor(y).long()
         q = lambda v, a: tuple(round(v[y == d].float().quantile(a).item(), 4) for d in range(10))
         s = p['slant'].abs()
@@ -128,36 +135,43 @@ class Captioner:
         return out
 
     def caption(self, x:torch.Tensor, y, seed:int|None=None, held_out:bool=False)->list[str]:
-        "One caption per digit, in a random frame and noun phrase with random words for a random subset of the attributes that apply (`held_out`: the held-out grammar)."
+        """One caption per digit, in a random frame and noun phrase with random words for a random
+        subset of the attributes that apply (`held_out`: the held-out grammar)."""
         rng = random.Random(seed)
-        return [_write(dsc, rng, held_out) for dsc in self.describe(x, y)]
+        return [write_caption(dsc, rng, held_out) for dsc in self.describe(x, y)]
 
-def _fix_articles(s:str)->str:
-    "One space between words; 'a' before a vowel sound becomes 'an' ('an eight', 'an 8', 'an upright', but 'a one')."
+def fix_articles(s:str)->str:
+    """One space between words; 'a' before a vowel sound becomes 'an' ('an eight', 'an 8', 'an
+    upright', but 'a one')."""
     return re.sub(r'\ba (?=(?!one\b)[aeiou]|8\b|18\b)', 'an ', ' '.join(s.split()))
 
-def _write(dsc:dict, rng:random.Random, held_out:bool=False, p_said:float=0.7, p_after:float=0.2, p_filler:float=0.25)->str:
-    "A caption for one described digit: with `held_out`, its frame, words and fillers come from the held-out grammar."
+def write_caption(dsc:dict, rng:random.Random, held_out:bool=False, p_said:float=0.7, p_after:float=0.2, p_filler:float=0.25)->str:
+    """A caption for one described digit: with `held_out`, its frame, words and fillers come from
+    the held-out grammar."""
     frames, words, fillers = (HELD_OUT_FRAMES, HELD_OUT_WORDS, HELD_OUT_FILLERS) if held_out else (FRAMES, WORDS, FILLERS)
     nouns = NOUNS + HELD_OUT_NOUNS if held_out else NOUNS
     d = dsc['digit']
-    chosen = [rng.choice(words[a]) for a in dsc['attrs'] if rng.random() < p_said]   # not every caption says everything
+    # not every caption says everything
+    chosen = [rng.choice(words[a]) for a in dsc['attrs'] if rng.random() < p_said]
     pre, post = [w for w in chosen if ' ' not in w], [w for w in chosen if ' ' in w]       # "thick" before the digit, "leaning left" after
     rng.shuffle(pre)
     if pre and rng.random() < p_after: pre, post = [], ['that is ' + ' and '.join(pre)] + post   # "a seven that is thick and small"
-    frame = '{x}' if not held_out and rng.random() < 0.3 else rng.choice(frames)               # a bare caption most often
+    # a bare caption most often
+    frame = '{x}' if not held_out and rng.random() < 0.3 else rng.choice(frames)
     x = rng.choice(nouns).format(a=''.join(w + ' ' for w in pre), d=rng.choice((str(d), DIGIT_WORDS[d])), l=''.join(' ' + w for w in post))
     s = frame.format(x=x)
     if rng.random() < p_filler: s = f'{rng.choice(fillers)} {s}' if rng.random() < 0.5 else f'{s} {rng.choice(fillers)}'
-    return _fix_articles(s)
+    return fix_articles(s)
 
 # %% ../nbs/09_clip.ipynb #c19e4143
 def normalise(text:str)->str:
-    "Lower case, single spaces, and punctuation read as a space (the hyphen of 'right-leaning' aside): what both tokenizers read."
+    """Lower case, single spaces, and punctuation read as a space (the hyphen of 'right-leaning'
+    aside): what both tokenizers read."""
     return ' '.join(re.sub(r'[^a-z0-9\s-]', ' ', text.lower()).split())
 
 class Tokenizer:
-    "Character-level tokenizer: ids for the characters of `texts`, plus <pad>, <bos>, <eos>, <unk>; text is lower-cased."
+    """Character-level tokenizer: ids for the characters of `texts`, plus <pad>, <bos>, <eos>,
+    <unk>; text is lower-cased."""
     specials = ('<pad>', '<bos>', '<eos>', '<unk>')
     kind = 'characters'
     def __init__(self, chars:str, max_len:int=128):
@@ -199,7 +213,8 @@ class Tokenizer:
         return {c for c in self.pieces(text) if c not in self.stoi and not c.isspace()}
 
 class WordTokenizer(Tokenizer):
-    "Word-level tokenizer: one id per word, number or punctuation mark of a fixed vocabulary; any other word is <unk>."
+    """Word-level tokenizer: one id per word, number or punctuation mark of a fixed vocabulary; any
+    other word is <unk>."""
     kind = 'words'
     def __init__(self, words, max_len:int=48):
         self.words, self.max_len = sorted(set(words)), max_len
@@ -237,7 +252,8 @@ class ImageEncoder(nn.Module):
     def forward(self, x): return self.proj(self.body(x).mean((2, 3)))
 
 class TextEncoder(nn.Module):
-    "Token ids [B, L] to per-token features [B, L, width] and a summary vector [B, dim] (not normalised)."
+    """Token ids [B, L] to per-token features [B, L, width] and a summary vector [B, dim] (not
+    normalised)."""
     def __init__(self, cfg:ClipConfig):
         super().__init__()
         self.tok, self.pos = nn.Embedding(cfg.vocab, cfg.width), nn.Parameter(torch.zeros(cfg.max_len, cfg.width))
@@ -247,23 +263,27 @@ class TextEncoder(nn.Module):
         nn.init.normal_(self.pos, std=0.02)
 
     def token_features(self, ids:torch.Tensor)->torch.Tensor:
-        "Features [B, L, width] for every token (padding positions are meaningless; mask them with `ids != 0`)."
+        """Features [B, L, width] for every token (padding positions are meaningless; mask them with
+        `ids != 0`)."""
         h = self.tok(ids) + self.pos[:ids.shape[1]]
         return self.norm(self.layers(h, src_key_padding_mask=ids == 0))
 
     def forward(self, ids:torch.Tensor)->torch.Tensor:
-        eos = (ids != 0).sum(1) - 1                                     # the last real token is <eos>
+        # the last real token is <eos>
+        eos = (ids != 0).sum(1) - 1
         return self.proj(self.token_features(ids)[torch.arange(len(ids)), eos])
 
 class Clip(nn.Module):
-    "Image and text encoders into one space; `logits(x, ids)` gives the scaled similarities [N_images, N_texts]."
+    """Image and text encoders into one space; `logits(x, ids)` gives the scaled similarities
+    [N_images, N_texts]."""
     def __init__(self, cfg:ClipConfig=ClipConfig()):
         super().__init__()
         self.cfg, self.image, self.text = cfg, ImageEncoder(cfg), TextEncoder(cfg)
         self.tokenizer = WordTokenizer(cfg.words.split(), cfg.max_len) if cfg.words else Tokenizer(cfg.chars, cfg.max_len)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1/0.07)))  # CLIP's starting temperature
 
-    def no_weight_decay(self): return {'text.pos'}   # names `fit` leaves out of weight decay: the position embeddings
+    # names `fit` leaves out of weight decay: the position embeddings
+    def no_weight_decay(self): return {'text.pos'}
     def embed_images(self, x): return F.normalize(self.image(x).float(), dim=-1)
     def embed_texts(self, ids): return F.normalize(self.text(ids).float(), dim=-1)
     def logits(self, x, ids): return self.logit_scale.exp().clamp(max=100)*self.embed_images(x) @ self.embed_texts(ids).T
@@ -279,10 +299,11 @@ class Clip(nn.Module):
         "Unit vectors [N, dim] for digits [N,1,28,28] in [-1, 1]."
         check_images(x)
         dev = self.logit_scale.device
-        return torch.cat([self.embed_images(x[i:i+bs].to(dev)) for i in range(0, len(x), bs)])
+        return batched(self.embed_images, x, bs, dev).to(dev)   # beside the text vectors they meet
 
 def clip_loss(logits:torch.Tensor)->torch.Tensor:
-    "CLIP's symmetric loss: cross-entropy of each image against all texts and of each text against all images, the match on the diagonal."
+    """CLIP's symmetric loss: cross-entropy of each image against all texts and of each text against
+    all images, the match on the diagonal."""
     target = torch.arange(len(logits), device=logits.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))/2
 
@@ -290,11 +311,13 @@ def clip_loss(logits:torch.Tensor)->torch.Tensor:
 CLIP_FIT = FitConfig(epochs=5, bs=256, lr=2e-3, warmup=0.05, wd=0.01)   # the encoders' recipe; in a batch of 256, each digit has 255 wrong captions
 
 def make_tokenizer(tokens:str='words', max_len:int|None=None)->Tokenizer:
-    "A tokenizer for the training grammar: by 'characters' (every character it writes) or by 'words' (every word it writes)."
+    """A tokenizer for the training grammar: by 'characters' (every character it writes) or by
+    'words' (every word it writes)."""
     if tokens not in ('characters', 'words'): raise ValueError(f"tokens must be 'characters' or 'words'; got {tokens!r}")
     vocab = sorted(grammar_words())
     if tokens == 'words': return WordTokenizer(vocab, max_len or 48)
-    return Tokenizer(''.join(vocab) + ' ' + string.ascii_lowercase, max_len or 128)   # every letter: made-up words are spelled, not <unk>
+    # every letter: made-up words are spelled, not <unk>
+    return Tokenizer(''.join(vocab) + ' ' + string.ascii_lowercase, max_len or 128)
 
 def train_clip(
     cfg:ClipConfig=ClipConfig(), # The model (vocab, chars and words are set from the tokenizer)
@@ -304,8 +327,8 @@ def train_clip(
     data:tuple|None=None, # Digits [N,1,28,28] in [-1, 1] and their labels (default: MNIST's 60,000 training digits)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Clip, dict]:
-    "Caption the training digits and train the two encoders contrastively with `fit`; returns the model and the history."
-    from minidiff.data import training_digits
+    """Caption the training digits and train the two encoders contrastively with `fit`; returns the
+    model and the history."""
     set_seed(fcfg.seed)
     x, y = training_digits() if data is None else data
     captioner = Captioner.fit(x, y)
@@ -313,9 +336,10 @@ def train_clip(
     tok = make_tokenizer(tokens, None if cfg.max_len == ClipConfig.max_len else cfg.max_len)
     cfg = ClipConfig(**{**cfg.__dict__, 'vocab': len(tok), 'max_len': tok.max_len, 'chars': '' if tokens == 'words' else tok.chars,
                         'words': tok.chars if tokens == 'words' else ''})
-    def loss(model, b):   # b: (digits, their indices); a fresh wording of each caption at every step
+    # b: (digits, their indices); a fresh wording of each caption at every step
+    def loss(model, b):
         x, idx = b
-        ids = tok([add_filler(_write(desc[i], random), random, p_noise) for i in idx.tolist()]).to(x.device)
+        ids = tok([add_filler(write_caption(desc[i], random), random, p_noise) for i in idx.tolist()]).to(x.device)
         return clip_loss(model.logits(x, ids))
     model, hist = fit(Clip(cfg), loss, (x, torch.arange(len(x))), fcfg, name=kwargs.pop('name', 'clip'), **kwargs)
     model.captioner = captioner
@@ -323,11 +347,13 @@ def train_clip(
 
 # %% ../nbs/09_clip.ipynb #f1c5c2ef
 def class_prompts(template:str='the number {d}', numerals:bool=False)->list[str]:
-    "The ten prompts of a template, one per digit (`{d}` as a word, or as a numeral with `numerals`; `{a}` and `{l}` left empty)."
-    return [_fix_articles(template.format(d=str(d) if numerals else DIGIT_WORDS[d], a='', l='')) for d in range(10)]
+    """The ten prompts of a template, one per digit (`{d}` as a word, or as a numeral with
+    `numerals`; `{a}` and `{l}` left empty)."""
+    return [fix_articles(template.format(d=str(d) if numerals else DIGIT_WORDS[d], a='', l='')) for d in range(10)]
 
 def phrasings(k:int=20, held_out:bool=False, seed:int=0)->list[str]:
-    "`k` different attribute-free templates with `{d}` for the digit: a frame around a noun phrase, from the training grammar or the held-out one."
+    """`k` different attribute-free templates with `{d}` for the digit: a frame around a noun
+    phrase, from the training grammar or the held-out one."""
     rng, out = random.Random(seed), []
     frames, nouns = (HELD_OUT_FRAMES, NOUNS + HELD_OUT_NOUNS) if held_out else (FRAMES, NOUNS)
     while len(out) < min(k, len(frames)*len(nouns)):
@@ -337,15 +363,17 @@ def phrasings(k:int=20, held_out:bool=False, seed:int=0)->list[str]:
 
 @torch.no_grad()
 def zero_shot(clip:Clip, x:torch.Tensor, templates=('the number {d}',), numerals:bool=False, img:torch.Tensor|None=None)->torch.Tensor:
-    "Predicted digits [N] for images `x`: the class whose prompts (averaged over `templates`) are most similar (`img`: the images' vectors, if already computed)."
-    t = torch.stack([clip.encode_text(class_prompts(tp, numerals)) for tp in templates]).mean(0)   # (10, dim)
+    """Predicted digits [N] for images `x`: the class whose prompts (averaged over `templates`) are
+    most similar (`img`: the images' vectors, if already computed)."""
+    # (10, dim)
+    t = torch.stack([clip.encode_text(class_prompts(tp, numerals)) for tp in templates]).mean(0)
     img = clip.encode_images(x) if img is None else img
     return (img @ F.normalize(t, dim=-1).T.to(img.device)).argmax(1).cpu()
 
 @torch.no_grad()
 def search(clip:Clip, prompt:str, x:torch.Tensor, k:int=10)->torch.Tensor:
     "Indices of the `k` images in `x` most similar to `prompt`, best first."
-    if not isinstance(k, int) or k < 1: raise ValueError(f'k must be a positive integer; got {k!r}')
+    check_int(k, 'k')
     return (clip.encode_images(x) @ clip.encode_text(prompt)[0]).topk(min(k, len(x))).indices.cpu()
 
 def load_clip(name='clip', device=None)->Clip:
@@ -353,21 +381,26 @@ def load_clip(name='clip', device=None)->Clip:
     return load_weights(name, Clip, ClipConfig, device)
 
 # %% ../nbs/09_clip.ipynb #94eee607
-PAIRS = dict(ink=('thick', 'thin'), area=('big', 'small'), slant=('right', 'left'))   # the property each pair of opposites moves
+# the property each pair of opposites moves
+PAIRS = dict(ink=('thick', 'thin'), area=('big', 'small'), slant=('right', 'left'))
 
 def word_pairs(held_out:bool=False)->list[tuple]:
-    "(property, word, opposite word) for every synonym pair of the training (or held-out) words: ('ink', 'bold', 'skinny'), ..."
+    """(property, word, opposite word) for every synonym pair of the training (or held-out) words:
+    ('ink', 'bold', 'skinny'), ..."""
     words = HELD_OUT_WORDS if held_out else WORDS
     return [(prop, a, b) for prop, (hi, lo) in PAIRS.items() for a, b in zip(words[hi], words[lo])]
 
 def attribute_prompt(words, d:str)->str:
-    "'a bold seven', 'a seven leaning left', 'a small bold seven leaning left': words before the digit, phrases after it."
+    """'a bold seven', 'a seven leaning left', 'a small bold seven leaning left': words before the
+    digit, phrases after it."""
     words = [words] if isinstance(words, str) else list(words)
-    return _fix_articles(' '.join(['a', *[w for w in words if ' ' not in w], d, *[w for w in words if ' ' in w]]))
+    return fix_articles(' '.join(['a', *[w for w in words if ' ' not in w], d, *[w for w in words if ' ' in w]]))
 
 @torch.no_grad()
 def attribute_check(clip:Clip, x:torch.Tensor, k:int=10, held_out:bool=False, img:torch.Tensor|None=None)->dict:
-    "For every synonym pair and digit: do the top-`k` images of 'a bold D' have more ink than those of 'a skinny D' (more area for 'big' than 'small', more slant for 'right' than 'left')? The share of digits, per pair (`img`: the images' vectors, if already computed)."
+    """For every synonym pair and digit: do the top-`k` images of 'a bold D' have more ink than
+    those of 'a skinny D' (more area for 'big' than 'small', more slant for 'right' than 'left')?
+    The share of digits, per pair (`img`: the images' vectors, if already computed)."""
     p, img = digit_properties(x), clip.encode_images(x) if img is None else img
     top = lambda prompt: (img @ clip.encode_text(prompt)[0]).topk(k).indices.cpu()
     return {f'{a}/{b}': sum(bool(p[prop][top(attribute_prompt(a, w))].mean() > p[prop][top(attribute_prompt(b, w))].mean()) for w in DIGIT_WORDS)/10
@@ -380,13 +413,9 @@ def clip_report(
     seed:int=0, # Seed for the sample and the phrasings
     k:int=20, # Phrasings of each kind
 )->dict:
-    "Zero-shot test accuracy for `k` training-like and `k` held-out phrasings (mean and worst), and `attribute_check` for the training and held-out words, on MNIST's test digits."
-    from minidiff.data import load_mnist, digits_to_float
-    _, _, x_te, y_te = load_mnist(verbose=False)
-    x = digits_to_float(x_te)
-    if n_test is not None:
-        keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n_test]
-        x, y_te = x[keep], y_te[keep]
+    """Zero-shot test accuracy for `k` training-like and `k` held-out phrasings (mean and worst),
+    and `attribute_check` for the training and held-out words, on MNIST's test digits."""
+    x, y_te = random_digits(n_test, seed)
     img = clip.encode_images(x)
     acc = lambda tps, numerals=False: (zero_shot(clip, x, tps, numerals, img) == y_te).float().mean().item()
     out = dict(zero_shot_the_number=round(acc(('the number {d}',)), 4), zero_shot_numerals=round(acc(('the number {d}',), True), 4))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 import torch
-from .core import check_images, load_weights
+from .core import check_images, check_number, load_weights
 from .denoiser import UNet, UNetConfig, DENOISER_FIT
 from .samplers import generate
 
@@ -17,11 +17,14 @@ __all__ = ['CONDITIONAL_FIT', 'GUIDANCE', 'cat_conditioning', 'Guided', 'check_g
 
 # %% ../nbs/07_conditional.ipynb #a832fae7
 def cat_conditioning(a, b):
-    "Two conditionings stacked along the batch: label tensors [B], or tuples of tensors (a prompt's token features, mask and pooled vector)."
+    """Two conditionings stacked along the batch: label tensors [B], or tuples of tensors (a
+    prompt's token features, mask and pooled vector)."""
     return torch.cat([a, b]) if isinstance(a, torch.Tensor) else tuple(torch.cat([u, v]) for u, v in zip(a, b))
 
 class Guided(torch.nn.Module):
-    "Classifier-free guidance around any conditioned noise predictor: `model(x, t)` gives e(x, c_null) + w*(e(x, c) - e(x, c_null)), both halves in one batch (Ho & Salimans 2022, eq. 6, whose w is ours minus 1)."
+    """Classifier-free guidance around any conditioned noise predictor: `model(x, t)` gives e(x,
+    c_null) + w*(e(x, c) - e(x, c_null)), both halves in one batch (Ho & Salimans 2022, eq. 6,
+    whose w is ours minus 1)."""
     def __init__(self,
         model, # A noise predictor called as model(x, t, c)
         c, # The conditioning: labels [B], or prompt features (tokens, mask, pooled)
@@ -42,8 +45,7 @@ class Guided(torch.nn.Module):
 # %% ../nbs/07_conditional.ipynb #a6acc2d3
 def check_guidance(g)->float:
     "A guidance scale, checked: a finite number."
-    if isinstance(g, bool) or not isinstance(g, (int, float)) or not math.isfinite(g): raise ValueError(f'guidance must be a finite number; got {g!r}')
-    return float(g)
+    return check_number(g, 'guidance')
 
 def check_digits(digits, n:int)->torch.Tensor:
     "Digits to ask for: an int in 0-9 (for all `n`) or a sequence of `n` of them."
@@ -56,7 +58,9 @@ def check_digits(digits, n:int)->torch.Tensor:
 
 # %% ../nbs/07_conditional.ipynb #d19f0004
 CONDITIONAL_FIT = replace(DENOISER_FIT, epochs=20)   # the recipe: the denoiser's, trained twice as long (`minidiff train conditional`)
-GUIDANCE = 1.35   # the default scale for the shipped model: its best trade-off of FID against class accuracy, measured below
+# the default scale for the shipped model: its best trade-off of FID against class accuracy,
+# measured below
+GUIDANCE = 1.35
 
 # %% ../nbs/07_conditional.ipynb #3b11c8a3
 def generate_digits(

@@ -4,7 +4,8 @@
 
 # %% ../nbs/95_core.ipynb #8a070443
 from __future__ import annotations
-import os, random, math, functools, platform, warnings, time
+import io, json, os, random, math, functools, multiprocessing, platform, warnings, time
+from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import asdict, fields, is_dataclass
 import torch
@@ -15,17 +16,20 @@ from tqdm.auto import tqdm
 __all__ = ['DEVICE_KINDS', 'PRECISIONS', 'WEIGHTS_DIR', 'available_devices', 'check_device', 'default_device', 'in_test',
            'share_cores_under_test', 'bf16_speedup', 'cpu_bf16_native', 'bf16_is_fast', 'precision_setting', 'use_bf16',
            'precision_report', 'progress', 'set_seed', 'to_pm1', 'from_pm1', 'show_image', 'show_images',
-           'check_images', 'weights_path', 'save_weights', 'load_weights', 'images_png', 'image_slider', 'measured']
+           'check_images', 'check_int', 'check_number', 'atomic_write', 'batched', 'weights_path', 'save_weights',
+           'load_weights', 'images_png', 'image_slider', 'measured']
 
 # %% ../nbs/95_core.ipynb #1b9b5826
-DEVICE_KINDS = ('cpu', 'cuda', 'mps')   # what MINIDIFF_DEVICE may name (cuda:N for one GPU of several)
+# what MINIDIFF_DEVICE may name (cuda:N for one GPU of several)
+DEVICE_KINDS = ('cpu', 'cuda', 'mps')
 
 def _mps_available()->bool:
     mps = getattr(torch.backends, 'mps', None)
     return bool(mps and mps.is_available())
 
 def available_devices()->list[str]:
-    "The devices this machine has, best first: `cuda:N` for each NVIDIA GPU, `mps` on Apple silicon, then `cpu`."
+    """The devices this machine has, best first: `cuda:N` for each NVIDIA GPU, `mps` on Apple
+    silicon, then `cpu`."""
     return [f'cuda:{i}' for i in range(torch.cuda.device_count())] + (['mps'] if _mps_available() else []) + ['cpu']
 
 def check_device(
@@ -45,7 +49,8 @@ def check_device(
 def default_device(
     cpu:bool=False, # Force the CPU even when a GPU is present
 )->torch.device:
-    "The device models and tensors go to: CUDA, else Apple's MPS, else the CPU (override with `MINIDIFF_DEVICE`)."
+    """The device models and tensors go to: CUDA, else Apple's MPS, else the CPU (override with
+    `MINIDIFF_DEVICE`)."""
     if cpu: return torch.device('cpu')
     if env := os.environ.get('MINIDIFF_DEVICE'): return check_device(env, 'MINIDIFF_DEVICE')
     if torch.cuda.is_available(): return torch.device('cuda')
@@ -57,9 +62,9 @@ def in_test()->bool:
     return bool(os.environ.get('IN_TEST'))
 
 def share_cores_under_test()->int:
-    "In a worker of `nbdev_test` (one process per core, up to 8), use that worker's share of the cores; returns torch's thread count."
-    import multiprocessing as mp
-    if in_test() and mp.current_process().name != 'MainProcess':
+    """In a worker of `nbdev_test` (one process per core, up to 8), use that worker's share of the
+    cores; returns torch's thread count."""
+    if in_test() and multiprocessing.current_process().name != 'MainProcess':
         n = os.cpu_count() or 1
         torch.set_num_threads(max(1, n // min(n, 8)))
     return torch.get_num_threads()
@@ -79,7 +84,8 @@ def _cpu_flags()->set|None:
     return flags or None
 
 def _mkldnn_bf16()->bool:
-    "PyTorch's own check: can oneDNN run bf16 kernels on this CPU (natively or emulated with AVX-512)?"
+    """PyTorch's own check: can oneDNN run bf16 kernels on this CPU (natively or emulated with
+    AVX-512)?"""
     try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError): return False
 
@@ -90,7 +96,8 @@ def bf16_speedup(
     repeats:int=3, # Timed calls per precision and round (the fastest is kept)
     rounds:int=2, # Rounds of fp32-then-bf16, so that a busy moment does not decide alone
 )->float:
-    "How many times faster an n x n matrix multiply runs under bf16 autocast than in float32 here (below 1: slower; on a busy machine bf16 suffers more, so it errs towards fp32)."
+    """How many times faster an n x n matrix multiply runs under bf16 autocast than in float32 here
+    (below 1: slower; on a busy machine bf16 suffers more, so it errs towards fp32)."""
     device = torch.device(device)
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     def once(bf16):
@@ -101,21 +108,24 @@ def bf16_speedup(
         return time.perf_counter() - t0
     best = {False: float('inf'), True: float('inf')}
     for _ in range(rounds):
-        for bf16 in (False, True):   # a block of each: switching kernels at every call would time the switch
+        # a block of each: switching kernels at every call would time the switch
+        for bf16 in (False, True):
             once(bf16)               # warm-up
             best[bf16] = min(best[bf16], *(once(bf16) for _ in range(repeats)))
     return best[False]/best[True]
 
 @functools.cache
 def cpu_bf16_native()->bool:
-    "Whether this CPU runs bf16 in hardware: PyTorch's check, confirmed by the feature flags or, where they say nothing, by `bf16_speedup`."
+    """Whether this CPU runs bf16 in hardware: PyTorch's check, confirmed by the feature flags or,
+    where they say nothing, by `bf16_speedup`."""
     if not _mkldnn_bf16(): return False   # no bf16 kernels at all: emulated, 10-19x slower
     flags = _cpu_flags()
     if flags and {'avx512_bf16', 'amx_bf16'} & flags: return True   # x86 with bf16 instructions
     return bf16_speedup('cpu') > 1.2      # AVX-512 without BF16, Arm, macOS, Windows: measure
 
 def bf16_is_fast(device)->bool:
-    "Whether bf16 autocast is the faster precision on `device`: a CUDA GPU with bf16, or a CPU with native bf16."
+    """Whether bf16 autocast is the faster precision on `device`: a CUDA GPU with bf16, or a CPU
+    with native bf16."""
     device = torch.device(device)
     if device.type == 'cuda': return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return device.type == 'cpu' and cpu_bf16_native()
@@ -132,7 +142,8 @@ def use_bf16(
     device, # Where the model runs
     bf16:bool|None=None, # An explicit choice, which wins; None follows `MINIDIFF_PRECISION`, then `bf16_is_fast`
 )->bool:
-    "Whether to autocast to bfloat16 on `device`: as asked, else as `MINIDIFF_PRECISION` says, else only where bf16 is fast."
+    """Whether to autocast to bfloat16 on `device`: as asked, else as `MINIDIFF_PRECISION` says,
+    else only where bf16 is fast."""
     global _warned_slow_bf16
     device, setting = torch.device(device), precision_setting()
     if bf16 is None and setting != 'auto': bf16 = setting == 'bf16'
@@ -143,7 +154,8 @@ def use_bf16(
     return bool(bf16)
 
 def precision_report(device=None)->dict:
-    "What the precision policy sees and decides on `device` (default: `default_device()`): the CPU kind, the flags, the choice."
+    """What the precision policy sees and decides on `device` (default: `default_device()`): the CPU
+    kind, the flags, the choice."""
     device = torch.device(device or default_device())
     return dict(device=str(device), cpu=platform.processor() or platform.machine(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), mkldnn_bf16=_mkldnn_bf16(),
@@ -165,7 +177,7 @@ def set_seed(
     random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     try:
-        import numpy as np
+        import numpy as np   # optional: seeded only where it is installed
         np.random.seed(seed % 2**32)
     except ImportError: pass
     if deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
@@ -200,11 +212,13 @@ def show_image(
     interpolation='nearest', # Each pixel a sharp square: truer to the data than smoothing, and the notebooks stay small
 ):
     "Draw one image, without ticks."
-    import matplotlib.pyplot as plt   # here, not at the top: the command line never draws, and starts faster
+    # here, not at the top: the command line never draws, and starts faster
+    import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=figsize)
     ax.imshow(_to_hw(im), cmap=cmap, vmin=vmin, vmax=vmax, interpolation=interpolation)
     ax.set_xticks([]); ax.set_yticks([])
-    if title is not None: ax.set_title(str(title), fontsize=8, pad=2)   # close to its image: rows of titled images do not overlap
+    # close to its image: rows of titled images do not overlap
+    if title is not None: ax.set_title(str(title), fontsize=8, pad=2)
     return ax
 
 # %% ../nbs/95_core.ipynb #5a5b1915
@@ -223,7 +237,7 @@ def show_images(
     if n == 0: raise ValueError('show_images needs at least one image')
     if ncols is None: ncols = math.ceil(n/nrows) if nrows else (n if n <= 8 else math.ceil(math.sqrt(n)))
     if nrows is None: nrows = math.ceil(n/ncols)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt   # here: the command line never draws
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*imsize, nrows*imsize*(1.2 if titles is not None else 1)), squeeze=False)
     for i, ax in enumerate(axs.flat):
         if i < n: show_image(ims[i], ax=ax, title=None if titles is None else titles[i], **kwargs)
@@ -252,19 +266,80 @@ def check_images(
             raise ValueError(f'{name}: expected values in [{lo}, {hi}], got [{mn:.3g}, {mx:.3g}]')
     return x
 
+# %% ../nbs/95_core.ipynb #aa38af7f
+def check_int(
+    v, # The value to check
+    name:str, # What it is called in the message
+    lo:int|None=1, hi:int|None=None, # The range it must lie in (None: open)
+)->int:
+    """`v` if it is an integer in [lo, hi] (a bool is not), else a ValueError naming `name` and the
+    range."""
+    ok = isinstance(v, int) and not isinstance(v, bool)
+    if not ok or (lo is not None and v < lo) or (hi is not None and v > hi):
+        want = 'an integer' + (f' in [{lo}, {hi}]' if hi is not None else f' of at least {lo}' if lo is not None else '')
+        raise ValueError(f'{name} must be {want}; got {v!r}')
+    return v
+
+def check_number(
+    v, # The value to check
+    name:str, # What it is called in the message
+    lo:float|None=None, hi:float|None=None, # The range it must lie in (None: open)
+)->float:
+    """`v` as a float if it is a finite number in [lo, hi] (a bool is not), else a ValueError naming
+    `name` and the range."""
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not ok or (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f' in [{lo}, {hi}]' if lo is not None and hi is not None else f' >= {lo}' if lo is not None else f' <= {hi}' if hi is not None else ''
+        raise ValueError(f'{name} must be a finite number{rng}; got {v!r}')
+    return float(v)
+
+@contextmanager
+def atomic_write(
+    path, # The file to write
+    mode:str='wb', # 'wb' for bytes, 'w' for text
+):
+    """Write `path` through a temporary file beside it, flushed to disk, then renamed over it: a
+    crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/95_core.ipynb #6f6a0425
+@torch.no_grad()
+def batched(
+    fn, # Called on each batch, on `device`: returns a tensor, or a tuple of tensors
+    x:torch.Tensor, # The inputs, along dim 0
+    bs:int=1000, # Items per batch
+    device=None, # Where `fn` runs (default: where `x` is)
+):
+    "`fn` over `x` in batches of `bs`, without gradients: the outputs joined along dim 0, on the CPU."
+    outs = [fn(x[i:i+bs].to(device or x.device)) for i in range(0, max(len(x), 1), bs)]
+    if isinstance(outs[0], tuple): return tuple(torch.cat([o[k].cpu() for o in outs]) for k in range(len(outs[0])))
+    return torch.cat([o.cpu() for o in outs])
+
 # %% ../nbs/95_core.ipynb #be844a10
 WEIGHTS_DIR = Path(minidiff.__file__).parent/'weights'  # the shipped weights, inside the package
 
 def weights_path(
     name:str, # A shipped model's name (`judge`, `denoiser`, ...) or a path to a `.pt` file
 )->Path:
-    "Where the weights called `name` live: a path as given, or the shipped file `minidiff/weights/{name}.pt`."
+    """Where the weights called `name` live: a path as given, or the shipped file
+    `minidiff/weights/{name}.pt`."""
     p = Path(name)
     return p if p.suffix == '.pt' else WEIGHTS_DIR/f'{name}.pt'
 
 # %% ../nbs/95_core.ipynb #95ee1dfb
 def _plain(o):
-    "`o` made of plain Python types only (str subclasses such as torch's version become str), as `weights_only` loading needs."
+    """`o` made of plain Python types only (str subclasses such as torch's version become str), as
+    `weights_only` loading needs."""
     if isinstance(o, dict): return {str(k): _plain(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_plain(v) for v in o]
     if isinstance(o, bool) or o is None: return o
@@ -279,13 +354,12 @@ def save_weights(
     half:bool=False, # Store floats as float16: half the file; `load_weights` gives float32 back
     **meta, # What to record: recipe, wall time, figures (numbers and strings)
 ):
-    "Save a model's config, float32 (or float16) weights and training record, atomically, in a file `torch.load(weights_only=True)` reads."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    """Save a model's config, float32 (or float16) weights and training record, atomically, in a
+    file `torch.load(weights_only=True)` reads."""
     dt = torch.float16 if half else torch.float32
     sd = {k: v.detach().to(dt).cpu() if v.is_floating_point() else v.cpu() for k, v in model.state_dict().items()}
     obj = dict(config=_plain(asdict(config) if is_dataclass(config) else (config or {})), state_dict=sd, meta=_plain(meta))
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    torch.save(obj, tmp); os.replace(tmp, path)
+    with atomic_write(path) as f: torch.save(obj, f)
     return path
 
 # %% ../nbs/95_core.ipynb #d56cf7f2
@@ -295,7 +369,8 @@ def load_weights(
     config_cls=None, # The config dataclass
     device=None, # Where to put the model (default: `default_device()`)
 ):
-    "Load weights saved by `save_weights` safely (`weights_only=True`); build the model in eval mode when a class is given."
+    """Load weights saved by `save_weights` safely (`weights_only=True`); build the model in eval
+    mode when a class is given."""
     path = weights_path(name)
     if not path.exists():
         raise FileNotFoundError(f'No weights at {path}. Shipped weights are made by `minidiff train {path.stem}`; '
@@ -321,14 +396,14 @@ def images_png(
     pad:int=2, # Gap between images, in pixels of the upscaled grid
 )->bytes:
     "A PNG of images in a grid, upscaled: what an `ipywidgets.Image` shows."
-    import io
-    from PIL import Image   # (torchvision's make_grid would do the tiling, but importing torchvision costs a second)
+    from PIL import Image   # here: only pictures need it (torchvision's make_grid would do the tiling, but importing torchvision costs a second)
     ims = torch.as_tensor(ims).detach()
     if ims.ndim == 3: ims = ims[None]
     n = len(ims); ncols = ncols or (n if n <= 8 else math.ceil(math.sqrt(n)))
     (c, h, w), nrows = ims.shape[1:], math.ceil(n/ncols)
     h, w = h*scale, w*scale
-    grid = torch.full((c, pad + nrows*(h + pad), pad + ncols*(w + pad)), 128, dtype=torch.uint8)   # grey gaps between the images
+    # grey gaps between the images
+    grid = torch.full((c, pad + nrows*(h + pad), pad + ncols*(w + pad)), 128, dtype=torch.uint8)
     for i, im in enumerate(ims):   # one image at a time: memory is the grid's bytes, however many images
         r, q = divmod(i, ncols)
         im = (im.float().cpu().clamp(0, 1)*255).round().byte().repeat_interleave(scale, -1).repeat_interleave(scale, -2)
@@ -339,9 +414,10 @@ def images_png(
 
 # %% ../nbs/95_core.ipynb #5f63cd05
 def _slider_box():
-    import ipywidgets as W
+    import ipywidgets as W   # here: only notebooks show widgets, and the command line starts faster
     class SliderBox(W.VBox):
-        "A VBox whose text form is a short note, not a repr of its PNG bytes (what a static render shows)."
+        """A VBox whose text form is a short note, not a repr of its PNG bytes (what a static render
+        shows)."""
         def __repr__(self): return '(an image slider: run the notebook to move it)'
     return SliderBox
 
@@ -355,7 +431,7 @@ def image_slider(
     **sliders, # name=ipywidgets slider
 ):
     "A widget: sliders above a picture that `fn` redraws whenever a slider moves."
-    import ipywidgets as W
+    import ipywidgets as W   # here: only notebooks show widgets, and the command line starts faster
     img, label = W.Image(format='png'), W.HTML()
     def redraw(*_):
         out = fn(**{k: s.value for k, s in sliders.items()})
@@ -364,7 +440,8 @@ def image_slider(
     for s in sliders.values(): s.observe(redraw, names='value')
     redraw()
     box = _SliderBox([*sliders.values(), img, label])
-    box.redraw = redraw
+    # found by name, not by place
+    box.redraw, box.controls, box.image, box.caption = redraw, sliders, img, label
     return box
 
 # %% ../nbs/95_core.ipynb #cf74afd1
@@ -375,8 +452,8 @@ def measured(
     remeasure:bool=False, # True: compute and store even when figures are stored
     verbose:bool=True, # Say where the figures come from
 ):
-    "The figures `compute()` returns, stored under `key` in `path`: computed when `remeasure` or missing, else read back."
-    import json
+    """The figures `compute()` returns, stored under `key` in `path`: computed when `remeasure` or
+    missing, else read back."""
     path = Path(path)
     store = json.loads(path.read_text()) if path.exists() else {}
     if remeasure or key not in store:
@@ -385,8 +462,7 @@ def measured(
         store[key] = dict(figures=figures, seconds=round(time.time()-t0, 1), date=time.strftime('%Y-%m-%d'),
                           cpu=f"{os.cpu_count()} cores, {rep['cpu_capability']}, native bf16 {rep['native_bf16']}",
                           device=str(rep['device']), precision=rep['precision'])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(store, indent=1, sort_keys=True)+'\n'); os.replace(tmp, path)
+        with atomic_write(path, 'w') as f: f.write(json.dumps(store, indent=1, sort_keys=True) + '\n')
         how = 'measured now'
     else: how = 'stored'
     e = store[key]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights, use_bf16
+from .core import default_device, check_images, set_seed, load_weights, use_bf16, image_slider
 from .data import training_digits
 from .fit import FitConfig, fit
 from .noise import NoiseSchedule, make_schedule, add_noise, check_steps, schedule_for
@@ -43,71 +43,100 @@ class UNetConfig:
     n_classes:int = 0         # labels the model can be told (0: unconditional); label n_classes means "none"
     schedule:str = 'cosine'   # the noise schedule it is trained with, and sampled with (`schedule_for`)
     T:int = 1000              # steps in that schedule
-    ctx_dim:int = 0           # width of a prompt's token features (0: no text; chapter 10 switches on cross-attention)
-    heads:int = 4             # attention heads of that cross-attention
 
 # %% ../nbs/03_denoiser.ipynb #d2960c86
 class ResBlock(nn.Module):
-    "Two 3x3 convs with GroupNorm and SiLU, the embedding as a scale and shift in between, plus a skip."
-    def __init__(self, ni:int, nf:int, emb_dim:int, groups:int=8):
+    """Two 3x3 convs with GroupNorm and SiLU plus a skip; with `emb_dim`, an embedding as a scale
+    and shift in between."""
+    def __init__(self,
+        ni:int, nf:int, # Channels in and out
+        emb_dim:int|None=None, # Width of the embedding (the noise level) it reads; None: it reads none (08's autoencoder)
+        groups:int=8, # Groups in GroupNorm
+    ):
         super().__init__()
-        self.norm1, self.conv1 = nn.GroupNorm(min(groups, ni), ni), nn.Conv2d(ni, nf, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, 2*nf)
-        self.norm2, self.conv2 = nn.GroupNorm(min(groups, nf), nf), nn.Conv2d(nf, nf, 3, padding=1)
+        self.norm1 = nn.GroupNorm(min(groups, ni), ni)
+        self.conv1 = nn.Conv2d(ni, nf, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, 2*nf) if emb_dim else None
+        self.norm2 = nn.GroupNorm(min(groups, nf), nf)
+        self.conv2 = nn.Conv2d(nf, nf, 3, padding=1)
         self.skip = nn.Conv2d(ni, nf, 1) if ni != nf else nn.Identity()
 
-    def forward(self, x, emb):                                            # x: (B, ni, H, W), emb: (B, E)
-        h = self.conv1(F.silu(self.norm1(x)))                             # (B, nf, H, W)
-        scale, shift = self.emb(F.silu(emb))[:, :, None, None].chunk(2, 1) # (B, nf, 1, 1) each
-        h = self.conv2(F.silu(self.norm2(h)*(1 + scale) + shift))
-        return h + self.skip(x)
+    def forward(self, x, emb=None):                          # x: (B, ni, H, W), emb: (B, E)
+        h = self.norm2(self.conv1(F.silu(self.norm1(x))))    # (B, nf, H, W)
+        if self.emb is not None:
+            # (B, nf, 1, 1) each
+            scale, shift = self.emb(F.silu(emb))[:, :, None, None].chunk(2, 1)
+            h = h*(1 + scale) + shift
+        return self.conv2(F.silu(h)) + self.skip(x)
 
 # %% ../nbs/03_denoiser.ipynb #93accb69
 class UpTo(nn.Module):
-    "Nearest-neighbour upsampling to the size of the skip it is about to meet: 7 -> 14 -> 28, or 2 -> 4 -> 7 on latents."
+    """Nearest-neighbour upsampling to the size of the skip it is about to meet: 7 -> 14 -> 28, or 2
+    -> 4 -> 7 on latents."""
     def forward(self, x, skip): return F.interpolate(x, size=skip.shape[-2:], mode='nearest')
 
 # %% ../nbs/03_denoiser.ipynb #36a65dba
 class UNet(nn.Module):
-    "Predicts the noise in `x` at step `t`; with `n_classes`, given labels `c`; with `ctx_dim`, given a prompt's features `c = (tokens [B,L,D], mask [B,L], pooled [B,D])`."
+    "Predicts the noise in `x` at step `t`; with `cfg.n_classes`, given labels `c` [B]."
     def __init__(self, cfg:UNetConfig=UNetConfig()):
         super().__init__()
         self.cfg, E, chs = cfg, cfg.emb_dim, cfg.chs
-        if cfg.ctx_dim:
-            from minidiff.latent import TextBlock     # a resnet block, then cross-attention to the prompt (chapter 10)
-            block = lambda ni, nf: TextBlock(ni, nf, cfg)
-        else: block = lambda ni, nf: ResBlock(ni, nf, E, cfg.groups)
         self.emb_mlp = nn.Sequential(nn.Linear(E, E), nn.SiLU(), nn.Linear(E, E))
-        self.label_emb = nn.Embedding(cfg.n_classes + 1, E) if cfg.n_classes else None
-        self.text_emb = nn.Linear(cfg.ctx_dim, E) if cfg.ctx_dim else None    # the pooled prompt, added to the noise level
+        self.cond_layers()
         self.conv_in = nn.Conv2d(cfg.in_ch, chs[0], 3, padding=1)
         self.downs, skips, ni = nn.ModuleList(), [chs[0]], chs[0]
         for i, c in enumerate(chs):
-            for _ in range(cfg.n_blocks): self.downs.append(block(ni, c)); ni = c; skips.append(c)
-            if i < len(chs)-1: self.downs.append(nn.Conv2d(c, c, 3, stride=2, padding=1)); skips.append(c)
-        self.mid = nn.ModuleList([block(ni, ni), block(ni, ni)])
+            for _ in range(cfg.n_blocks):
+                self.downs.append(self.block(ni, c))
+                ni = c
+                skips.append(c)
+            if i < len(chs)-1:
+                self.downs.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+                skips.append(c)
+        self.mid = nn.ModuleList([self.block(ni, ni), self.block(ni, ni)])
         self.ups = nn.ModuleList()
         for i, c in reversed(list(enumerate(chs))):
-            for _ in range(cfg.n_blocks + 1): self.ups.append(block(ni + skips.pop(), c)); ni = c
+            for _ in range(cfg.n_blocks + 1):
+                self.ups.append(self.block(ni + skips.pop(), c))
+                ni = c
             if i > 0: self.ups.append(UpTo())
-        self.norm_out, self.conv_out = nn.GroupNorm(min(cfg.groups, ni), ni), nn.Conv2d(ni, cfg.in_ch, 3, padding=1)
-        nn.init.zeros_(self.conv_out.weight); nn.init.zeros_(self.conv_out.bias)  # start by predicting zero noise
+        self.norm_out = nn.GroupNorm(min(cfg.groups, ni), ni)
+        self.conv_out = nn.Conv2d(ni, cfg.in_ch, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)   # start by predicting zero noise
+        nn.init.zeros_(self.conv_out.bias)
 
-    def forward(self, x, t, c=None):   # x: (B, C, H, W), t: (B,) steps, c: (B,) labels, a prompt's features, or None
+    def cond_layers(self):
+        """The layers that embed what the model is told besides the noise level: here a label, when
+        `cfg.n_classes`."""
+        E = self.cfg.emb_dim
+        self.label_emb = nn.Embedding(self.cfg.n_classes + 1, E) if self.cfg.n_classes else None
+
+    def block(self, ni:int, nf:int)->nn.Module:
+        """The building block at every level (chapter 10's `TextUNet` swaps in one that also reads a
+        prompt)."""
+        return ResBlock(ni, nf, self.cfg.emb_dim, self.cfg.groups)
+
+    def embed(self, x, t, c)->tuple:
+        "The embedding every block reads, (B, E), and what else the blocks take (nothing, here)."
+        emb = self.emb_mlp(timestep_embedding(t, self.cfg.emb_dim))    # (B, E)
+        if self.label_emb is not None:
+            if c is None: c = torch.full((len(x),), self.cfg.n_classes, device=x.device)   # "no label"
+            emb = emb + self.label_emb(c)
+        return emb, ()
+
+    # x: (B, C, H, W), t: (B,) steps, c: what the model is told, or None
+    def forward(self, x, t, c=None):
         t = torch.as_tensor(t, device=x.device)
         if t.ndim == 0: t = t.expand(len(x))
-        emb, ctx, mask = self.emb_mlp(timestep_embedding(t, self.cfg.emb_dim)), None, None   # (B, E)
-        if self.label_emb is not None:
-            if c is None: c = torch.full((len(x),), self.cfg.n_classes, device=x.device)
-            emb = emb + self.label_emb(c)
-        if self.text_emb is not None:
-            ctx, mask, pooled = c
-            emb, ctx = emb + self.text_emb(pooled.to(x.dtype)), ctx.to(x.dtype)
-        block = lambda m, h: m(h, emb) if ctx is None else m(h, emb, ctx, mask)
-        h = self.conv_in(x); hs = [h]                                    # (B, chs[0], H, W)
-        for m in self.downs: h = m(h) if isinstance(m, nn.Conv2d) else block(m, h); hs.append(h)
-        for m in self.mid: h = block(m, h)                               # (B, chs[-1], H/4, W/4)
-        for m in self.ups: h = m(h, hs[-1]) if isinstance(m, UpTo) else block(m, torch.cat([h, hs.pop()], 1))
+        emb, extra = self.embed(x, t, c)
+        h = self.conv_in(x)                                              # (B, chs[0], H, W)
+        hs = [h]
+        for m in self.downs:
+            h = m(h) if isinstance(m, nn.Conv2d) else m(h, emb, *extra)
+            hs.append(h)
+        for m in self.mid: h = m(h, emb, *extra)                         # (B, chs[-1], H/4, W/4)
+        for m in self.ups:
+            h = m(h, hs[-1]) if isinstance(m, UpTo) else m(torch.cat([h, hs.pop()], 1), emb, *extra)
         return self.conv_out(F.silu(self.norm_out(h)))                   # (B, C, H, W)
 
 # %% ../nbs/03_denoiser.ipynb #175dbb60
@@ -126,7 +155,8 @@ def predict_noise(
     return model(xt.to(dev), t.to(dev), None if c is None else torch.as_tensor(c, device=dev)).float().cpu()
 
 # %% ../nbs/03_denoiser.ipynb #a5cda907
-DENOISER_FIT = FitConfig(epochs=10, bs=128, lr=3e-3, warmup=0.02, ema=0.999)   # the recipe of the shipped noise predictor
+# the recipe of the shipped noise predictor
+DENOISER_FIT = FitConfig(epochs=10, bs=128, lr=3e-3, warmup=0.02, ema=0.999)
 
 # %% ../nbs/03_denoiser.ipynb #a929d7b5
 def drop_labels(c:torch.Tensor, p:float, null:int)->torch.Tensor:
@@ -134,7 +164,8 @@ def drop_labels(c:torch.Tensor, p:float, null:int)->torch.Tensor:
     return torch.where(torch.rand(len(c), device=c.device) < p, null, c) if p > 0 else c
 
 def diffusion_loss(model:UNet, x0:torch.Tensor, sched:NoiseSchedule, c=None, p_uncond:float=0.)->torch.Tensor:
-    "The DDPM loss on a batch: MSE between the noise added at random steps and the model's prediction."
+    """The DDPM loss on a batch: MSE between the noise added at random steps and the model's
+    prediction."""
     t = torch.randint(0, sched.T, (len(x0),), device=x0.device)
     xt, noise = add_noise(x0, t, sched)
     if isinstance(c, torch.Tensor): c = drop_labels(c, p_uncond, model.cfg.n_classes)
@@ -157,7 +188,8 @@ def train_denoiser(
 
 # %% ../nbs/03_denoiser.ipynb #4f6e2faf
 def time_training_step(cfg:UNetConfig=UNetConfig(), bs:int=128, bf16:bool|None=None, n:int=5, device=None)->float:
-    "Digits per second over `n` training steps of a fresh model (after one warm-up step), in the precision `use_bf16` picks unless `bf16` says."
+    """Digits per second over `n` training steps of a fresh model (after one warm-up step), in the
+    precision `use_bf16` picks unless `bf16` says."""
     device = torch.device(device or default_device())
     bf16 = use_bf16(device, bf16)
     model, sched = UNet(cfg).to(device), make_schedule()
@@ -185,18 +217,20 @@ def one_step_x0(xt:torch.Tensor, eps:torch.Tensor, t, sched:NoiseSchedule)->torc
     return (xt - (1 - ab).sqrt()*eps) / ab.sqrt()
 
 def denoise_views(model:UNet, x0:torch.Tensor, t:int, sched:NoiseSchedule, noise:torch.Tensor)->torch.Tensor:
-    "For one digit [1,1,28,28]: noisy, true noise, predicted noise and one-step recovery, as a batch [4,1,28,28] in [0,1]."
+    """For one digit [1,1,28,28]: noisy, true noise, predicted noise and one-step recovery, as a
+    batch [4,1,28,28] in [0,1]."""
     xt, _ = add_noise(x0, t, sched, noise)
     eps = predict_noise(model, xt, t, sched)
     rec = one_step_x0(xt, eps, t, sched)
     to01 = lambda a: ((a + 1)/2).clamp(0, 1)
-    return torch.cat([to01(xt), to01(noise/3), to01(eps/3), to01(rec)])  # noise drawn at 1/3 scale to fit [0, 1]
+    # noise drawn at 1/3 scale to fit [0, 1]
+    return torch.cat([to01(xt), to01(noise/3), to01(eps/3), to01(rec)])
 
 # %% ../nbs/03_denoiser.ipynb #3380c782
 def denoise_slider(model:UNet, x0:torch.Tensor, sched:NoiseSchedule, seed:int=0):
-    "A widget: a slider over `t` shows noisy digit, true noise, predicted noise and the one-step recovery."
-    import ipywidgets as W
-    from minidiff.core import image_slider
+    """A widget: a slider over `t` shows noisy digit, true noise, predicted noise and the one-step
+    recovery."""
+    import ipywidgets as W   # here: only notebooks show widgets
     check_images(x0[:1], name='x0')
     noise = torch.randn(x0[:1].shape, generator=torch.Generator().manual_seed(seed))
     def draw(t): return denoise_views(model, x0[:1], t, sched, noise), f't = {t}: noisy | true noise | predicted noise | recovered'
@@ -212,7 +246,8 @@ def one_step_errors(
     mean_digit:torch.Tensor|None=None, # The constant guess for x0 (default: the mean of `x0`)
     seed:int=0,
 )->dict:
-    "MSE of the predicted noise and of the one-step recovered digit at each step in `ts`, beside the best constant guesses."
+    """MSE of the predicted noise and of the one-step recovered digit at each step in `ts`, beside
+    the best constant guesses."""
     g = torch.Generator().manual_seed(seed)
     mean_digit = x0.mean(0, keepdim=True) if mean_digit is None else mean_digit
     rows = []

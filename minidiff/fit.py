@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 import torch.distributed as dist
-from .core import default_device, progress, use_bf16
+from .core import default_device, progress, use_bf16, atomic_write, check_int
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'TOY_FIT', 'FitConfig', 'total_steps', 'lr_at', 'EMA', 'dist_info', 'init_dist', 'shard',
@@ -31,20 +31,23 @@ class FitConfig:
     ckpt_every:float = 300.    # seconds between checkpoints (when `fit` has a checkpoint path)
 
 def total_steps(cfg:FitConfig, n:int)->int:
-    "How many steps `fit` takes on `n` training items: `ceil(epochs * (n // bs))`, capped at `max_steps`."
+    """How many steps `fit` takes on `n` training items: `ceil(epochs * (n // bs))`, capped at
+    `max_steps`."""
     if not (isinstance(cfg.epochs, (int, float)) and math.isfinite(cfg.epochs) and cfg.epochs > 0):
         raise ValueError(f'epochs must be a positive number of passes over the data (fractions allowed, e.g. 0.5); got {cfg.epochs!r}')
     if cfg.max_steps is not None and cfg.max_steps < 1: raise ValueError(f'max_steps must be a positive integer or None; got {cfg.max_steps!r}')
-    if not isinstance(cfg.bs, int) or cfg.bs < 1: raise ValueError(f'bs must be a positive integer; got {cfg.bs!r}')
+    check_int(cfg.bs, 'bs')
     if n < cfg.bs: raise ValueError(f'the batch size ({cfg.bs}) is larger than the training data ({n} items)')
     steps = math.ceil(cfg.epochs*(n // cfg.bs))
     return steps if cfg.max_steps is None else min(steps, cfg.max_steps)
 
 # %% ../nbs/02a_fit.ipynb #bf00a54f
 def lr_at(step:int, total:int, peak:float, warmup:float)->float:
-    "The learning rate of step `step` (0-based) of `total`: linear warm-up to `peak` over `warmup*total` steps, then cosine decay towards 0."
+    """The learning rate of step `step` (0-based) of `total`: linear warm-up to `peak` over
+    `warmup*total` steps, then cosine decay towards 0."""
     w = max(1, round(warmup*total))
-    if step < w: return peak*(step + 1)/w                             # step 0 already learns: peak/w, not 0
+    # step 0 already learns: peak/w, not 0
+    if step < w: return peak*(step + 1)/w
     return peak*0.5*(1 + math.cos(math.pi*(step - w)/max(1, total - w)))
 
 # %% ../nbs/02a_fit.ipynb #d3c3b13f
@@ -63,12 +66,14 @@ class EMA:
 
 # %% ../nbs/02a_fit.ipynb #ccd466ea
 def dist_info()->tuple[int, int]:
-    "`(rank, world_size)` of this process: `(0, 1)` unless it was started by `torchrun` (or `minidiff train --nproc N`)."
+    """`(rank, world_size)` of this process: `(0, 1)` unless it was started by `torchrun` (or
+    `minidiff train --nproc N`)."""
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
 
 def init_dist(device=None)->torch.device:
-    "Join the process group `torchrun` set up (gloo on CPUs, NCCL on CUDA) when there is one; the device this process trains on."
+    """Join the process group `torchrun` set up (gloo on CPUs, NCCL on CUDA) when there is one; the
+    device this process trains on."""
     rank, world = dist_info()
     if world > 1 and torch.cuda.is_available() and (device is None or torch.device(device).type == 'cuda'):
         device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
@@ -85,7 +90,8 @@ def shard(idx:torch.Tensor, rank:int, world:int)->torch.Tensor:
     return idx[rank*n:(rank + 1)*n]
 
 def batch_indices(step:int, n:int, bs:int, seed:int)->torch.Tensor:
-    "The global batch of step `step`: a slice of epoch `step // (n // bs)`'s shuffle of `n` items, the same in every process and after a restart."
+    """The global batch of step `step`: a slice of epoch `step // (n // bs)`'s shuffle of `n` items,
+    the same in every process and after a restart."""
     epoch, i = divmod(step, n // bs)
     return _shuffle(n, seed, epoch)[i*bs:(i + 1)*bs]
 
@@ -101,7 +107,7 @@ def _rng_state()->dict:
     s = dict(torch=torch.get_rng_state(), python=_plain_state(random.getstate()))
     if torch.cuda.is_available() and torch.cuda.is_initialized(): s['cuda'] = torch.cuda.get_rng_state_all()
     try:
-        import numpy as np
+        import numpy as np   # optional: its generator is saved only where it is installed
         kind, keys, pos, has_gauss, gauss = np.random.get_state()
         s['numpy'] = dict(keys=torch.from_numpy(keys.astype('int64')), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss))
     except ImportError: pass
@@ -114,22 +120,17 @@ def _set_rng_state(s:dict):
     v, internal, g = s['python']; random.setstate((v, tuple(internal), g))
     if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
     if 'numpy' in s:
-        import numpy as np
+        import numpy as np   # optional: its generator is saved only where it is installed
         n = s['numpy']; np.random.set_state(('MT19937', n['keys'].numpy().astype('uint32'), n['pos'], n['has_gauss'], n['gauss']))
 
 def save_checkpoint(path, **state):
-    "Write a checkpoint atomically: a temporary file, flushed to disk, then renamed over `path` (a crash leaves the previous one whole)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(dict(format=CKPT_FORMAT, **state), f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
+    """Write a checkpoint atomically: a temporary file, flushed to disk, then renamed over `path` (a
+    crash leaves the previous one whole)."""
+    with atomic_write(path) as f: torch.save(dict(format=CKPT_FORMAT, **state), f)
 
 def load_checkpoint(path, name:str|None=None)->dict:
-    "Read a checkpoint written by `fit`; a missing, truncated or foreign file, or one from another recipe, is a clear error."
+    """Read a checkpoint written by `fit`; a missing, truncated or foreign file, or one from another
+    recipe, is a clear error."""
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f'no checkpoint to resume from at {path} (fit writes one every few minutes while it trains)')
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
@@ -151,12 +152,14 @@ def _check_same(what:str, have:dict, want:dict):
 
 # %% ../nbs/02a_fit.ipynb #6b376af4
 class _WithLoss(nn.Module):
-    "The model and its loss as one module, so that a `DistributedDataParallel` wrapper sees the whole loss computation."
+    """The model and its loss as one module, so that a `DistributedDataParallel` wrapper sees the
+    whole loss computation."""
     def __init__(self, model, loss_fn): super().__init__(); self.model, self.loss_fn = model, loss_fn
     def forward(self, batch): return self.loss_fn(self.model, batch)
 
 def _param_groups(model:nn.Module, wd:float)->list:
-    "Weight decay on weight matrices and conv kernels; none on biases, norms, embeddings of position, and what `model.no_weight_decay()` names."
+    """Weight decay on weight matrices and conv kernels; none on biases, norms, embeddings of
+    position, and what `model.no_weight_decay()` names."""
     skip = set(getattr(model, 'no_weight_decay', lambda: ())())
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2 and n not in skip]
     rest = [p for n, p in model.named_parameters() if p.requires_grad and not (p.ndim >= 2 and n not in skip)]
@@ -176,7 +179,8 @@ def fit(
     eval_every:int|None=None, # Steps between evaluations (None: only at the end)
     progress_bar:bool|None=None, # Show a progress bar (default: yes, except under tests)
 )->tuple[nn.Module, dict]:
-    "Train `model` to lower `loss_fn` with AdamW; returns the trained model (its EMA copy with `cfg.ema`) and the history."
+    """Train `model` to lower `loss_fn` with AdamW; returns the trained model (its EMA copy with
+    `cfg.ema`) and the history."""
     if resume and ckpt is None: raise ValueError('resume=True needs the checkpoint path: ckpt=...')
     rank, world = dist_info()
     data = tuple(torch.as_tensor(d) for d in (data if isinstance(data, (tuple, list)) else (data,)))
@@ -192,7 +196,8 @@ def fit(
     net = _WithLoss(model, loss_fn)
     if world > 1: net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == 'cuda' else None)
     hist, step, spent = dict(losses=[], lr=[], evals=[]), 0, 0.
-    torch.manual_seed(cfg.seed*1000 + rank); random.seed(cfg.seed*1000 + rank)   # each process its own noise
+    # each process its own noise
+    torch.manual_seed(cfg.seed*1000 + rank); random.seed(cfg.seed*1000 + rank)
     if resume:
         ck = load_checkpoint(ckpt, name)
         if ck['total'] != total or ck['world_size'] != world:
@@ -262,7 +267,8 @@ def _evaluate(eval_fn, model:nn.Module)->dict:
 
 # %% ../nbs/02a_fit.ipynb #506111b6
 def toy_problem(n:int=4096, seed:int=0)->tuple:
-    "A small classification problem with a known answer: 32 features, 4 classes given by a fixed random linear teacher."
+    """A small classification problem with a known answer: 32 features, 4 classes given by a fixed
+    random linear teacher."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 32, generator=g)
     return x, (x @ torch.randn(32, 4, generator=g)).argmax(1)
@@ -277,4 +283,5 @@ def toy_model(seed:int=0)->nn.Module:
 
 def toy_loss(model, batch): return nn.functional.cross_entropy(model(batch[0]), batch[1])
 
-TOY_FIT = FitConfig(epochs=8, bs=64, lr=1e-2, ema=0.99)   # `minidiff train toy`: 512 steps, a second
+# `minidiff train toy`: 512 steps, a second
+TOY_FIT = FitConfig(epochs=8, bs=64, lr=1e-2, ema=0.99)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights
+from .core import default_device, check_images, set_seed, load_weights, batched
+from .data import load_mnist, digits_to_float, training_digits, random_digits
 from .fit import FitConfig, fit
 
 # %% auto #0
@@ -33,7 +34,8 @@ class Judge(nn.Module):
         super().__init__()
         c1, c2 = cfg.chs
         self.cfg = cfg
-        self.convs = nn.Sequential(_conv(1, c1), _conv(c1, c1, 2), _conv(c1, c2), _conv(c2, c2, 2))  # 28 -> 14 -> 7
+        # 28 -> 14 -> 7
+        self.convs = nn.Sequential(_conv(1, c1), _conv(c1, c1, 2), _conv(c1, c2), _conv(c2, c2, 2))
         self.feat = nn.Sequential(nn.Flatten(), nn.Linear(c2*7*7, cfg.n_feat), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.n_feat, 10))
         # Statistics of the test digits' features, filled in after training (the reference for FID)
@@ -41,7 +43,8 @@ class Judge(nn.Module):
         self.register_buffer('ref_cov', torch.zeros(cfg.n_feat, cfg.n_feat, dtype=torch.float64))
 
     def _apply(self, fn, *args, **kwargs):
-        "Move and cast the network as asked; the float64 reference statistics stay on the CPU (MPS has no float64)."
+        """Move and cast the network as asked; the float64 reference statistics stay on the CPU (MPS
+        has no float64)."""
         keep = {k: self._buffers.pop(k) for k in ('ref_mu', 'ref_cov')}
         try: return super()._apply(fn, *args, **kwargs)
         finally: self._buffers.update(keep)
@@ -55,7 +58,8 @@ def augment(x:torch.Tensor, shift:float=2/28, rot:float=10., scale:float=0.1)->t
     B = len(x)
     a = (torch.rand(B, device=x.device)*2 - 1) * math.radians(rot)
     s = 1 + (torch.rand(B, device=x.device)*2 - 1) * scale
-    tx, ty = [(torch.rand(B, device=x.device)*2 - 1) * shift*2 for _ in range(2)]  # affine_grid units span 2
+    # affine_grid units span 2
+    tx, ty = [(torch.rand(B, device=x.device)*2 - 1) * shift*2 for _ in range(2)]
     theta = torch.stack([torch.stack([a.cos()/s, -a.sin()/s, tx], 1), torch.stack([a.sin()/s, a.cos()/s, ty], 1)], 1)
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode='zeros') - 1
@@ -73,8 +77,8 @@ def accuracy(model:nn.Module, x:torch.Tensor, y:torch.Tensor, bs:int=1000)->floa
 def predict(model:nn.Module, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "The class the judge gives each image in `x` [N,1,28,28] in [-1,1]."
     check_images(x)
-    dev = next(model.parameters()).device
-    return torch.cat([model.eval()(x[i:i+bs].to(dev)).argmax(1).cpu() for i in range(0, len(x), bs)])
+    model.eval()
+    return batched(lambda b: model(b).argmax(1), x, bs, next(model.parameters()).device)
 
 # %% ../nbs/04_judge.ipynb #20bbed80
 def train_judge(
@@ -82,8 +86,8 @@ def train_judge(
     fcfg:FitConfig=JUDGE_FIT, # How to train it
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Judge, dict]:
-    "Train the judge on MNIST's training digits (augmented) with `fit`; returns it in eval mode with its FID reference filled in, and the history."
-    from minidiff.data import load_mnist, digits_to_float, training_digits
+    """Train the judge on MNIST's training digits (augmented) with `fit`; returns it in eval mode
+    with its FID reference filled in, and the history."""
     set_seed(fcfg.seed)
     loss = lambda m, b: F.cross_entropy(m(augment(b[0])).float(), b[1])
     model, hist = fit(Judge(cfg), loss, training_digits(), fcfg, name=kwargs.pop('name', 'judge'), **kwargs)
@@ -110,15 +114,16 @@ def frechet_distance(mu1, cov1, mu2, cov2)->float:
 def judge_features(judge:Judge, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "The judge's features [N, n_feat] (float64) for images [N,1,28,28] in [-1, 1]."
     check_images(x)
-    dev = next(judge.parameters()).device
-    return torch.cat([judge.eval().features(x[i:i+bs].to(dev)).double().cpu() for i in range(0, len(x), bs)])
+    judge.eval()
+    return batched(lambda b: judge.features(b).double(), x, bs, next(judge.parameters()).device)
 
 def feature_stats(f:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
     "Mean and covariance of features [N, D]."
     return f.mean(0), torch.cov(f.T)
 
 def set_reference(judge:Judge, x_test:torch.Tensor):
-    "Store the feature statistics of the real test digits in the judge: the reference every FID is measured against."
+    """Store the feature statistics of the real test digits in the judge: the reference every FID is
+    measured against."""
     mu, cov = feature_stats(judge_features(judge, x_test))
     judge.ref_mu.copy_(mu); judge.ref_cov.copy_(cov)
 
@@ -134,7 +139,8 @@ def fid(
     return frechet_distance(mu, cov, judge.ref_mu, judge.ref_cov)
 
 def class_accuracy(judge:Judge, x:torch.Tensor, labels)->float:
-    "Share of the images `x` that the judge classifies as the digit asked for (`labels`: an int or a tensor [N])."
+    """Share of the images `x` that the judge classifies as the digit asked for (`labels`: an int or
+    a tensor [N])."""
     labels = torch.as_tensor(labels).expand(len(x)) if torch.as_tensor(labels).ndim == 0 else torch.as_tensor(labels)
     return (predict(judge, x) == labels.cpu()).float().mean().item()
 
@@ -146,12 +152,9 @@ def load_judge(name='judge', device=None)->Judge:
 # %% ../nbs/04_judge.ipynb #0fff46a8
 def real_digits(n:int, seed:int=0)->torch.Tensor:
     "`n` training digits drawn at random (seeded), as floats [n,1,28,28] in [-1, 1]."
-    from minidiff.data import load_mnist, digits_to_float
-    x_train = load_mnist(verbose=False)[0]
-    if not 0 < n <= len(x_train): raise ValueError(f'n must be in [1, {len(x_train)}], got {n}')
-    idx = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed))[:n]
-    return digits_to_float(x_train[idx])
+    return random_digits(n, seed, 'train')[0]
 
 def fid_floor(judge:Judge, n:int=2000, seeds=(0, 1, 2))->float:
-    "The FID of `n` random real training digits against the test set: the best a generator can score at this `n` (mean over `seeds`)."
+    """The FID of `n` random real training digits against the test set: the best a generator can
+    score at this `n` (mean over `seeds`)."""
     return sum(fid(judge, real_digits(n, s)) for s in seeds)/len(seeds)

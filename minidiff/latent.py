@@ -9,21 +9,22 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, set_seed, load_weights
+from .core import default_device, set_seed, load_weights, batched
 from .data import training_digits
 from .noise import make_schedule, schedule_for
 from .denoiser import UNet, UNetConfig, ResBlock, diffusion_loss
-from .fit import FitConfig, fit
+from .fit import FitConfig, fit, init_dist
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, Captioner, load_clip, _write, add_filler
+from .clip import Clip, Captioner, load_clip, write_caption, add_filler
 
 # %% auto #0
-__all__ = ['LATENT', 'LATENT_FIT', 'CrossAttention', 'TextBlock', 'prompt_features', 'encode_prompts', 'encode_dataset',
-           'train_latent', 'load_latent']
+__all__ = ['LATENT', 'LATENT_FIT', 'CrossAttention', 'TextUNetConfig', 'TextBlock', 'TextUNet', 'prompt_features',
+           'encode_prompts', 'encode_dataset', 'train_latent', 'load_latent']
 
 # %% ../nbs/10_latent.ipynb #0cf0ecb3
 class CrossAttention(nn.Module):
-    "Each latent position attends to the prompt's tokens: queries from the image, keys and values from the text (Rombach et al. 2022, sec. 3.3)."
+    """Each latent position attends to the prompt's tokens: queries from the image, keys and values
+    from the text (Rombach et al. 2022, sec. 3.3)."""
     def __init__(self, ch:int, ctx_dim:int, heads:int=4, groups:int=8):
         super().__init__()
         assert ch % heads == 0, f'channels ({ch}) must divide into {heads} heads'
@@ -31,13 +32,17 @@ class CrossAttention(nn.Module):
         self.q, self.kv, self.out = nn.Linear(ch, ch), nn.Linear(ctx_dim, 2*ch), nn.Linear(ch, ch)
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)   # starts as the identity
 
-    def weights(self, x, ctx, mask)->tuple:   # x: (B, C, H, W), ctx: (B, L, D), mask: (B, L) True for real tokens
+    # x: (B, C, H, W), ctx: (B, L, D), mask: (B, L) True for real tokens
+    def weights(self, x, ctx, mask)->tuple:
         "How much each latent position attends to each token, (B, heads, H*W, L), and the values, (B, heads, L, C/heads)."
         B, C, H, W = x.shape
         nh, hs = self.heads, C // self.heads
-        q = self.q(self.norm(x).flatten(2).transpose(1, 2)).view(B, H*W, nh, hs).transpose(1, 2)  # (B, nh, HW, hs)
-        k, v = self.kv(ctx).view(B, -1, 2, nh, hs).permute(2, 0, 3, 1, 4)                         # (B, nh, L, hs) each
-        w = (q @ k.transpose(-2, -1)) / math.sqrt(hs)                                             # (B, nh, HW, L)
+        # (B, nh, HW, hs)
+        q = self.q(self.norm(x).flatten(2).transpose(1, 2)).view(B, H*W, nh, hs).transpose(1, 2)
+        # (B, nh, L, hs) each
+        k, v = self.kv(ctx).view(B, -1, 2, nh, hs).permute(2, 0, 3, 1, 4)
+        # (B, nh, HW, L)
+        w = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
         return w.masked_fill(~mask[:, None, None, :], float('-inf')).softmax(-1), v
 
     def forward(self, x, ctx, mask):
@@ -46,19 +51,40 @@ class CrossAttention(nn.Module):
         return x + self.out((w @ v).transpose(1, 2).reshape(B, H*W, C)).transpose(1, 2).view(B, C, H, W)   # (B, nh, HW, hs) -> (B, C, H, W)
 
 # %% ../nbs/10_latent.ipynb #d4f3d258
+@dataclass
+class TextUNetConfig(UNetConfig):
+    ctx_dim:int = 64   # width of a prompt's token features (the text encoder's)
+    heads:int = 4      # attention heads of the cross-attention
+
 class TextBlock(nn.Module):
     "A resnet block, then cross-attention to the prompt."
-    def __init__(self, ni:int, nf:int, cfg:UNetConfig):
+    def __init__(self, ni:int, nf:int, cfg:TextUNetConfig):
         super().__init__()
-        self.res, self.attn = ResBlock(ni, nf, cfg.emb_dim, cfg.groups), CrossAttention(nf, cfg.ctx_dim, cfg.heads, cfg.groups)
+        self.res = ResBlock(ni, nf, cfg.emb_dim, cfg.groups)
+        self.attn = CrossAttention(nf, cfg.ctx_dim, cfg.heads, cfg.groups)
     def forward(self, x, emb, ctx, mask): return self.attn(self.res(x, emb), ctx, mask)
 
-LATENT = UNetConfig(in_ch=4, size=7, chs=(64, 128), ctx_dim=64, heads=4)   # the shipped latent model: 4x7x7 latents, 64-wide token features
+class TextUNet(UNet):
+    """03's UNet reading a prompt: `c = (tokens [B,L,D], mask [B,L], pooled [B,D])`, the pooled
+    prompt added to the noise level."""
+    def cond_layers(self):
+        super().cond_layers()
+        # the pooled prompt, added to the noise level
+        self.text_emb = nn.Linear(self.cfg.ctx_dim, self.cfg.emb_dim)
+    def block(self, ni:int, nf:int)->nn.Module: return TextBlock(ni, nf, self.cfg)
+    def embed(self, x, t, c)->tuple:
+        ctx, mask, pooled = c
+        emb, _ = super().embed(x, t, None)                               # (B, E)
+        return emb + self.text_emb(pooled.to(x.dtype)), (ctx.to(x.dtype), mask)
+
+# the shipped latent model: 4x7x7 latents
+LATENT = TextUNetConfig(in_ch=4, size=7, chs=(64, 128), ctx_dim=64, heads=4)
 
 # %% ../nbs/10_latent.ipynb #52819e3d
 @torch.no_grad()
 def prompt_features(clip:Clip, ids:torch.Tensor)->tuple:
-    "For token ids [B, L]: the text encoder's token features [B, L, D], the mask of real tokens [B, L], and the pooled prompt [B, D] (CLIP's unit vector)."
+    """For token ids [B, L]: the text encoder's token features [B, L, D], the mask of real tokens
+    [B, L], and the pooled prompt [B, D] (CLIP's unit vector)."""
     h = clip.text.token_features(ids)                                    # (B, L, D)
     eos = (ids != 0).sum(1) - 1
     pooled = F.normalize(clip.text.proj(h[torch.arange(len(ids)), eos]).float(), dim=-1)
@@ -72,19 +98,19 @@ def encode_prompts(clip:Clip, prompts)->tuple:
 @torch.no_grad()
 def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
     "Scaled posterior mean and standard deviation [N,4,7,7] of digits `x` [N,1,28,28] in [-1, 1]."
-    dev, means, stds = ae.scale.device, [], []
-    for i in range(0, len(x), bs):
-        mean, logvar = ae.posterior(x[i:i+bs].to(dev))
-        means.append((mean*ae.scale).cpu())
-        stds.append(((0.5*logvar).exp()*ae.scale if logvar is not None else torch.zeros_like(mean)).cpu())
-    return torch.cat(means), torch.cat(stds)
+    def stats(b):
+        mean, logvar = ae.posterior(b)
+        std = (0.5*logvar).exp() if logvar is not None else torch.zeros_like(mean)   # a plain autoencoder: no spread
+        return mean*ae.scale, std*ae.scale
+    return batched(stats, x, bs, ae.scale.device)
 
 # %% ../nbs/10_latent.ipynb #108cca40
-LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)   # the recipe of the shipped latent model
+# the recipe of the shipped latent model
+LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)
 
 # %% ../nbs/10_latent.ipynb #1e8edc65
 def train_latent(
-    cfg:UNetConfig=LATENT, # The model to build (a `UNet` with `ctx_dim` set)
+    cfg:TextUNetConfig=LATENT, # The model to build
     fcfg:FitConfig=LATENT_FIT, # How to train it
     ae:Autoencoder|None=None, # The autoencoder (default: the shipped one)
     clip:Clip|None=None, # The text encoder (default: the shipped one); frozen
@@ -93,24 +119,34 @@ def train_latent(
     p_filler:float=0.5, # How often one or two made-up words are slipped into the caption
     device=None, # Default: `default_device()`
     **kwargs, # Passed on to `fit`: ckpt, resume, eval_fn, eval_every, progress_bar
-)->tuple[UNet, dict]:
-    "Train a text-conditioned noise predictor with `fit` on digits encoded to latents and captioned; returns the EMA model and the history."
-    from minidiff.fit import init_dist
-    if not cfg.ctx_dim: raise ValueError('the latent model reads a prompt: its config needs ctx_dim > 0 (the width of the token features)')
+)->tuple[TextUNet, dict]:
+    """Train a text-conditioned noise predictor with `fit` on digits encoded to latents and
+    captioned; returns the EMA model and the history."""
+    if not isinstance(cfg, TextUNetConfig):
+        raise TypeError(f'the latent model reads a prompt: expected a TextUNetConfig, got {type(cfg).__name__}')
     device = init_dist(device)
     set_seed(fcfg.seed)
     ae, clip = ae or load_autoencoder(device=device), clip or load_clip(device=device)
     x, y = training_digits() if data is None else data
     desc, (mean, std) = Captioner.fit(x, y).describe(x, y), encode_dataset(ae, x)
     sched = make_schedule(cfg.schedule, cfg.T)
-    def loss(model, b):   # b: (posterior means, spreads, indices); a fresh caption for each digit at every step
+    # b: (posterior means, spreads, indices); a fresh caption for each digit at every step
+    def loss(model, b):
         mu, sd, idx = b
-        caps = ['' if random.random() < p_uncond else add_filler(_write(desc[i], random), random, p_filler) for i in idx.tolist()]
-        with torch.autocast(mu.device.type, enabled=False): c = prompt_features(clip, clip.tokenizer(caps).to(mu.device))
-        return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c)   # a sample from each posterior
-    return fit(UNet(cfg), loss, (mean, std, torch.arange(len(x))), fcfg, device=device, name=kwargs.pop('name', 'latent'), **kwargs)
+        caps = [caption(desc[i]) for i in idx.tolist()]
+        with torch.autocast(mu.device.type, enabled=False):
+            c = prompt_features(clip, clip.tokenizer(caps).to(mu.device))
+        # a sample from each posterior
+        return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c)
+    def caption(d:dict)->str:
+        if random.random() < p_uncond: return ''
+        return add_filler(write_caption(d, random), random, p_filler)
+    latents = (mean, std, torch.arange(len(x)))
+    name = kwargs.pop('name', 'latent')
+    return fit(TextUNet(cfg), loss, latents, fcfg, device=device, name=name, **kwargs)
 
 # %% ../nbs/10_latent.ipynb #839e9f00
-def load_latent(name='latent', device=None)->UNet:
-    "The shipped text-conditioned latent noise predictor (`minidiff train latent`), or one saved at a path."
-    return load_weights(name, UNet, UNetConfig, device)
+def load_latent(name='latent', device=None)->TextUNet:
+    """The shipped text-conditioned latent noise predictor (`minidiff train latent`), or one saved
+    at a path."""
+    return load_weights(name, TextUNet, TextUNetConfig, device)

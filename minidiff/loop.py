@@ -15,14 +15,16 @@ __all__ = ['digit_score', 'grad_finite_differences', 'grad_backward', 'climb_cla
 
 # %% ../nbs/05_loop.ipynb #949d63cb
 def digit_score(judge, x:torch.Tensor, digit:int|None=None)->torch.Tensor:
-    "How much each image in `x` [N,1,28,28] looks like a digit (log-sum-exp of the judge's logits), or like `digit` (its log-probability)."
+    """How much each image in `x` [N,1,28,28] looks like a digit (log-sum-exp of the judge's
+    logits), or like `digit` (its log-probability)."""
     logits = judge(x)
     return logits.logsumexp(1) if digit is None else logits.log_softmax(1)[:, digit]
 
 # %% ../nbs/05_loop.ipynb #8428f986
 @torch.no_grad()
 def grad_finite_differences(f, x:torch.Tensor, h:float=1e-6)->torch.Tensor:
-    "The gradient of the scalar function `f` at `x` (one image [1,C,H,W]), one forward pass per pixel."
+    """The gradient of the scalar function `f` at `x` (one image [1,C,H,W]), one forward pass per
+    pixel."""
     fx, g = f(x), torch.zeros_like(x)
     flat = g.view(-1)
     for i in range(x.numel()):
@@ -57,7 +59,8 @@ def subtract_noise_loop(
     C:float=0.1, # How much of the predicted noise to subtract each time
     callback=None, # Called as callback(i, x) after each subtraction
 )->torch.Tensor:
-    "The lecture's loop: `x -= C * predicted_noise`, with the noise level told to the model falling from T-1 to 0."
+    """The lecture's loop: `x -= C * predicted_noise`, with the noise level told to the model
+    falling from T-1 to 0."""
     if n_iter < 1: raise ValueError(f'n_iter must be at least 1; got {n_iter}')
     ts = torch.linspace(sched.T - 1, 0, n_iter).round().long()
     for i, t in enumerate(ts.tolist()):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import torch
-from .core import check_images
+from .core import check_images, check_int, image_slider, from_pm1
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'NoiseSchedule', 'linear_schedule', 'cosine_schedule', 'make_schedule', 'schedule_for', 'check_steps',
@@ -26,7 +26,8 @@ class NoiseSchedule:
     @property
     def alpha_bar(self)->torch.Tensor: return torch.cumprod(self.alphas, 0)  # share of the signal's variance left at t
     @property
-    def sigmas(self)->torch.Tensor: return ((1 - self.alpha_bar)/self.alpha_bar).sqrt()  # noise-to-signal ratio
+    # noise-to-signal ratio
+    def sigmas(self)->torch.Tensor: return ((1 - self.alpha_bar)/self.alpha_bar).sqrt()
     def __repr__(self): return f'NoiseSchedule({self.name!r}, T={self.T}, alpha_bar[-1]={self.alpha_bar[-1].item():.2e})'
 
 # %% ../nbs/02_noise.ipynb #e543cc1a
@@ -49,13 +50,14 @@ def make_schedule(
 )->NoiseSchedule:
     "The named noise schedule with `T` steps."
     if name not in SCHEDULES: raise ValueError(f'Unknown schedule {name!r}; expected one of {sorted(SCHEDULES)}')
-    if not (isinstance(T, int) and T > 0): raise ValueError(f'T must be a positive integer, got {T!r}')
+    check_int(T, 'T')
     return SCHEDULES[name](T)
 
 def schedule_for(
     model, # A noise predictor whose `cfg` says how it was trained
 )->NoiseSchedule:
-    "The schedule a noise predictor was trained with, from its config (`cfg.schedule`, `cfg.T`; cosine with 1,000 steps where the config does not say)."
+    """The schedule a noise predictor was trained with, from its config (`cfg.schedule`, `cfg.T`;
+    cosine with 1,000 steps where the config does not say)."""
     cfg = getattr(model, 'cfg', None)
     return make_schedule(getattr(cfg, 'schedule', 'cosine'), getattr(cfg, 'T', 1000))
 
@@ -81,7 +83,8 @@ def add_noise(
     t = check_steps(t, len(x0), sched.T)
     if noise is None: noise = torch.randn_like(x0)
     elif noise.shape != x0.shape: raise ValueError(f'noise: expected shape {list(x0.shape)}, got {list(noise.shape)}')
-    ab = sched.alpha_bar[t.cpu()].to(x0.dtype).to(x0.device).view(-1, 1, 1, 1)  # float64 cast on the CPU: MPS has no float64
+    # float64 cast on the CPU: MPS has no float64
+    ab = sched.alpha_bar[t.cpu()].to(x0.dtype).to(x0.device).view(-1, 1, 1, 1)
     return ab.sqrt()*x0 + (1 - ab).sqrt()*noise, noise
 
 # %% ../nbs/02_noise.ipynb #a2ff0c83
@@ -90,9 +93,9 @@ def noise_slider(
     sched:NoiseSchedule, # The schedule to noise with
     seed:int=0, # Seed for the noise, drawn once
 ):
-    "A widget: a slider over the step `t` redraws `x0` noised to `t`, with the surviving signal `alpha_bar[t]`."
-    import ipywidgets as W
-    from minidiff.core import image_slider, from_pm1
+    """A widget: a slider over the step `t` redraws `x0` noised to `t`, with the surviving signal
+    `alpha_bar[t]`."""
+    import ipywidgets as W   # here: only notebooks show widgets
     check_images(x0, shape=(1, None, None), name='x0')
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
     def draw(t):

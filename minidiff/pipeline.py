@@ -4,27 +4,34 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, functools, inspect, math, random, re, warnings
+import copy, functools, math, random, re, statistics, time, warnings
+from dataclasses import dataclass
+from pathlib import Path
 import torch
-from .core import default_device, check_images, from_pm1, to_pm1, use_bf16, progress
-from .noise import make_schedule, NoiseSchedule, schedule_for
+from fastcore.basics import patch
+from .core import (default_device, check_device, check_images, check_int, check_number,
+                           from_pm1, to_pm1, use_bf16, progress, image_slider)
+from .data import training_digits, random_digits
+from .noise import NoiseSchedule, schedule_for
 from .samplers import SAMPLERS, check_n_steps, t_to_sigma
+from .judge import load_judge, fid, fid_floor, predict
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, Captioner, load_clip, DIGIT_WORDS, grammar_words, split_words, _write, _fix_articles, OPPOSITE, PAIRS, word_pairs, attribute_prompt, digit_properties
-from .denoiser import UNet
-from .latent import load_latent, prompt_features
+from .clip import (Clip, Captioner, load_clip, DIGIT_WORDS, WORDS, PAIRS, grammar_words, split_words,
+                           word_pairs, attribute_prompt, digit_properties)
+from .latent import TextUNet, CrossAttention, load_latent, prompt_features
 
 # %% auto #0
-__all__ = ['PromptWarning', 'known_words', 'check_prompts', 'LatentDiffusionPipeline', 'trajectory', 'attention_maps',
-           'pipeline_sliders', 'adherence_prompts', 'adherence_report', 'attribute_pairs', 'multi_attribute_check',
-           'time_pipeline']
+__all__ = ['GUIDANCE', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'check_prompts', 'PipelineOutput',
+           'LatentDiffusionPipeline', 'trajectory', 'attention_maps', 'pipeline_sliders', 'adherence_prompts',
+           'adherence_report', 'attribute_pairs', 'multi_attribute_check', 'time_pipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
 class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, or no digit named."
 
 def known_words()->set:
-    "The words the text encoder saw in training: every word the training caption grammar writes (09_clip), the digits as words and numerals."
+    """The words the text encoder saw in training: every word the training caption grammar writes
+    (09_clip), the digits as words and numerals."""
     return grammar_words()
 
 def _digits_named(p:str)->set: return {w if w.isdigit() else str(DIGIT_WORDS.index(w)) for w in split_words(p) if w.isdigit() or w in DIGIT_WORDS}
@@ -53,182 +60,302 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     return list(ps)
 
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
-def _count(v, name:str, lo:int=1)->int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo: raise ValueError(f'{name} must be an integer of at least {lo}; got {v!r}')
-    return v
+# the default guidance scale: the best trade-off of FID against the digit asked for, measured below
+GUIDANCE = 1.75
+# what a folder of pipeline weights holds
+WEIGHT_FILES = dict(unet='latent.pt', vae='autoencoder.pt', clip='clip.pt')
+OUTPUT_TYPES = ('pt', 'np', 'pil')
 
-def _strength(s)->float:
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 <= s <= 1: raise ValueError(f'strength must be a number in [0, 1]; got {s!r}')
-    return float(s)
+@dataclass
+class PipelineOutput:
+    """What a call returns, as diffusers' `StableDiffusionPipelineOutput`: the digits, and their
+    latents when asked."""
+    images:object                      # 'pt': a tensor [N,1,28,28] in [0, 1]; 'np': an array [N,28,28,1]; 'pil': N images
+    latents:torch.Tensor|None = None   # the final latents [N,4,7,7], with `return_latents=True`
+
+def _folder_weights(folder:Path)->dict:
+    """The three weight files of a pipeline folder, by part; a clear error naming any that is
+    missing."""
+    missing = [name for name in WEIGHT_FILES.values() if not (folder/name).is_file()]
+    if missing:
+        raise FileNotFoundError(f'{folder} has no {", ".join(missing)}: a pipeline folder holds '
+                                f'{", ".join(WEIGHT_FILES.values())}')
+    return {part: folder/name for part, name in WEIGHT_FILES.items()}
 
 class LatentDiffusionPipeline:
     "Prompt -> text encoder -> noise predictor on latents, guided by the text -> decoder -> digits."
-    def __init__(self, unet:UNet, vae:Autoencoder, clip:Clip, sched:NoiseSchedule|None=None, device=None, bf16:bool|None=None):
-        self.device = torch.device(device or default_device())
-        self.unet, self.vae, self.clip = unet.to(self.device).eval(), vae.to(self.device).eval(), clip.to(self.device).eval()
-        self.sched, self.bf16 = sched or schedule_for(unet), use_bf16(self.device, bf16)   # the schedule the model was trained with
-        self._unet = copy.deepcopy(self.unet).to(torch.bfloat16) if self.bf16 else self.unet   # cast once, not per call
+    def __init__(self,
+        unet:TextUNet, # The text-conditioned noise predictor on latents (chapter 10)
+        vae:Autoencoder, # The autoencoder whose latents it denoises (chapter 08)
+        clip:Clip, # The text encoder it reads (chapter 09)
+        sched:NoiseSchedule|None=None, # Default: the schedule in the unet's config, the one it was trained with
+        device=None, # Default: `default_device()`
+        bf16:bool|None=None, # bf16 autocast; None: where it is fast (`use_bf16`)
+    ):
+        self.sched, self.bf16_setting = sched or schedule_for(unet), bf16
+        self.weights, self.vae, self.clip = unet.eval(), vae.eval(), clip.eval()
+        self.to(device or default_device())
+
+    def to(self, device)->LatentDiffusionPipeline:
+        """Move the three models to `device` and choose the precision for it again; returns the
+        pipeline."""
+        self.device = check_device(device)
+        self.bf16 = use_bf16(self.device, self.bf16_setting)
+        self.weights, self.vae, self.clip = (m.to(self.device) for m in (self.weights, self.vae, self.clip))
+        # `unet` is the network that runs: a bf16 copy where bf16 is chosen (cast once, not at every call)
+        self.unet = copy.deepcopy(self.weights).to(torch.bfloat16) if self.bf16 else self.weights
+        return self
 
     @classmethod
-    def from_pretrained(cls, unet='latent', vae='autoencoder', clip='clip', device=None, bf16:bool|None=None):
-        "The shipped noise predictor, autoencoder and text encoder (or weights at the paths given)."
-        dev = device or default_device()
-        return cls(load_latent(unet, dev), load_autoencoder(vae, dev), load_clip(clip, dev), device=dev, bf16=bf16)
+    def from_pretrained(cls,
+        unet='latent', # A shipped name, a weights file, or a folder holding latent.pt, autoencoder.pt and clip.pt
+        vae=None, # The autoencoder's name or file (default: the folder's, else the shipped one)
+        clip=None, # The text encoder's name or file (default: the folder's, else the shipped one)
+        device=None, # Default: `default_device()`
+        bf16:bool|None=None, # bf16 autocast; None: where it is fast
+    ):
+        """The shipped noise predictor, autoencoder and text encoder, or the weights at the paths or
+        in the folder given."""
+        parts = dict(unet=unet, vae='autoencoder', clip='clip')
+        if Path(unet).is_dir(): parts = _folder_weights(Path(unet))
+        parts.update({k: v for k, v in dict(vae=vae, clip=clip).items() if v is not None})
+        dev = check_device(device or default_device())
+        models = load_latent(parts['unet'], dev), load_autoencoder(parts['vae'], dev), load_clip(parts['clip'], dev)
+        return cls(*models, device=dev, bf16=bf16)
 
 # %% ../nbs/11_pipeline.ipynb #806266f2
-def _check_image(self, image, n:int, sampler:str)->torch.Tensor|None:
-    "The starting digits for image-to-image, checked: [1 or n,1,28,28] in [0, 1], with a sampler that can start part-way."
+@patch
+def _check_image(self:LatentDiffusionPipeline, image, n:int, sampler:str)->torch.Tensor|None:
+    """The starting digits for image-to-image, checked: [1 or n,1,28,28] in [0, 1], with a sampler
+    that can start part-way."""
     if image is None: return None
-    if 'sigma_max' not in inspect.signature(SAMPLERS[sampler]).parameters:
-        raise ValueError(f'image-to-image needs a sampler that starts from a chosen noise level (euler, heun, dpmpp_2m); got {sampler!r}')
+    if sampler not in ('euler', 'heun', 'dpmpp_2m'):
+        raise ValueError(f'image-to-image needs a sampler that starts from a chosen noise level '
+                         f'(euler, heun, dpmpp_2m); got {sampler!r}')
     if isinstance(image, torch.Tensor) and image.ndim == 3: image = image[None]
     image = check_images(image, lo=0., hi=1., name='image')
     if len(image) not in (1, n): raise ValueError(f'image: expected 1 digit or {n} (one per output), got {len(image)}')
     return image
 
-def _start(self, noise:torch.Tensor, image, strength:float, steps:int):
-    "Starting latents, the sampler's extra arguments, the steps to run and the image's latents: the `noise`, or `image` encoded and noised to `strength`."
+@patch
+def _start(self:LatentDiffusionPipeline, noise:torch.Tensor, image, strength:float, steps:int):
+    "Starting latents, the sampler's extra arguments, the steps to run and the image's latents."
     n = len(noise)
     if image is None: return noise, {}, steps, None
     z0 = self.vae.encode(to_pm1(image.float())).expand(n, -1, -1, -1)                 # (n, 4, 7, 7)
-    sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())       # the noise level strength reaches
-    x = (z0 + sigma*noise)/math.sqrt(sigma**2 + 1)                                       # noised, at the model's scale
-    return x, dict(sigma_max=sigma), max(1, round(steps*strength)), z0                 # fewer steps from a lower level, as diffusers does
-LatentDiffusionPipeline._check_image, LatentDiffusionPipeline._start = _check_image, _start
+    # the level strength reaches
+    sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())
+    x = (z0 + sigma*noise)/math.sqrt(sigma**2 + 1)                                     # noised, at the model's scale
+    # fewer steps from lower, as diffusers does
+    return x, dict(sigma_max=sigma), max(1, round(steps*strength)), z0
 
 # %% ../nbs/11_pipeline.ipynb #d0a78afe
+def _generator(generator, seed)->torch.Generator|None:
+    """What a call draws its noise from: `generator` as given, else a CPU generator seeded with
+    `seed` (None: unseeded)."""
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f'generator must be a torch.Generator or None; got {type(generator).__name__}')
+        return generator
+    if seed is None: return None
+    return torch.Generator().manual_seed(check_int(seed, 'seed', lo=None))
+
+def _as_output(x:torch.Tensor, output_type:str):
+    """Digits [N,1,28,28] in [0, 1] as `output_type` asks: the tensor, an array [N,28,28,1], or PIL
+    images."""
+    if output_type == 'pt': return x
+    # channels last, as diffusers gives
+    if output_type == 'np': return x.permute(0, 2, 3, 1).numpy()
+    from PIL import Image   # here: only 'pil' needs it
+    return [Image.fromarray((d[0]*255).round().byte().numpy(), mode='L') for d in x]
+
+@patch
 @torch.no_grad()
-def __call__(
-    self,
+def __call__(self:LatentDiffusionPipeline,
     prompt, # What to draw: a string or a list of strings
     num_inference_steps:int=20, # Sampler steps (model evaluations for dpmpp_2m, each on a doubled batch)
-    guidance_scale:float=1.75, # Classifier-free guidance w (1: no guidance; 1.75 measured best, see below)
+    guidance_scale:float=GUIDANCE, # Classifier-free guidance w (1: no guidance)
     negative_prompt=None, # What to steer away from (default: the empty prompt); a string or one per prompt
-    seed:int|None=0, # The same seed gives the same digits (None: not seeded)
+    seed:int|None=0, # Shorthand for `generator=torch.Generator().manual_seed(seed)` (None: unseeded)
     num_images_per_prompt:int=1, # Digits per prompt
-    image:torch.Tensor|None=None, # Image-to-image: a digit [1,28,28] or digits [N,1,28,28] in [0, 1] to start from
+    generator:torch.Generator|None=None, # Draws the noise, on its own device (the CPU's: same digits everywhere)
+    image:torch.Tensor|None=None, # Image-to-image: a digit [1,28,28] or digits [N,1,28,28] in [0, 1]
     strength:float=0.7, # Image-to-image: how far to noise `image` (0: keep it, 1: pure noise)
     sampler:str='dpmpp_2m', # One of `SAMPLERS`
-    callback=None, # Called after every step with dict(i, t, sigma, x, x0, image): latents, their clean estimate and its decoded digit
+    callback=None, # Called after every step with dict(i, t, sigma, x, x0, image): x0 decoded as `image`
+    output_type:str='pt', # 'pt': a tensor [N,1,28,28] in [0, 1]; 'np': an array [N,28,28,1]; 'pil': images
+    return_dict:bool=True, # False: a tuple, (images,) or (images, latents)
     return_latents:bool=False, # Also return the final latents [N,4,7,7]
-    check_words:bool=False, # Refuse words the text encoder never saw in training (by default: draw, with one warning naming them)
+    check_words:bool=False, # Refuse words the text encoder never saw (by default: draw, warning once)
     disable:bool|None=None, # Hide the progress bar
-    batch_size:int=256, # Digits sampled at once: the working memory stays the same however many are asked for
-):
-    "Digits [N,1,28,28] in [0, 1] for `prompt` (N = prompts x `num_images_per_prompt`); with `return_latents`, (digits, latents)."
+    batch_size:int=256, # Digits sampled at once: the memory stays the same however many are asked for
+)->PipelineOutput|tuple:
+    "Digits for `prompt` (N = prompts x `num_images_per_prompt`), as a `PipelineOutput`."
     prompts = check_prompts(prompt, check_words=check_words)
     negs = check_prompts('' if negative_prompt is None else negative_prompt, 'negative_prompt', True, check_words)
-    if len(negs) not in (1, len(prompts)): raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got {len(negs)}')
-    k, steps = _count(num_images_per_prompt, 'num_images_per_prompt'), check_n_steps(num_inference_steps, self.sched.T)
-    w, strength = check_guidance(guidance_scale), _strength(strength)
+    if len(negs) not in (1, len(prompts)):
+        raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got {len(negs)}')
+    k = check_int(num_images_per_prompt, 'num_images_per_prompt')
+    steps = check_n_steps(num_inference_steps, self.sched.T)
+    w, strength = check_guidance(guidance_scale), check_number(strength, 'strength', 0, 1)
     if sampler not in SAMPLERS: raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)): raise ValueError(f'seed must be an integer or None; got {seed!r}')
-    bs = _count(batch_size, 'batch_size')
+    if output_type not in OUTPUT_TYPES:
+        raise ValueError(f'output_type must be one of {", ".join(OUTPUT_TYPES)}; got {output_type!r}')
+    bs = check_int(batch_size, 'batch_size')
     P = [p for p in prompts for _ in range(k)]
     N = [negs[0] if len(negs) == 1 else negs[i // k] for i in range(len(P))]
     image = self._check_image(image, len(P), sampler)
-    g = torch.Generator(self.device).manual_seed(seed) if seed is not None else None
-    noise = torch.randn(len(P), *self.vae.latent_shape, device=self.device, generator=g)   # all at once: 784 bytes a digit
-    out, lat = torch.empty(len(P), 1, 28, 28), (torch.empty(len(P), *self.vae.latent_shape) if return_latents else None)
+    g = _generator(generator, seed)
+    shape = (len(P), *self.vae.latent_shape)
+    # 784 bytes a digit
+    noise = torch.randn(shape, generator=g, device=g.device if g else 'cpu').to(self.device)
+    out = torch.empty(len(P), 1, 28, 28)
+    lat = torch.empty(shape) if return_latents else None
     starts = range(0, len(P), bs)
-    for b in progress(starts, desc='batches', disable=True if len(starts) == 1 else disable):
+    one = len(starts) == 1
+    for b in progress(starts, desc='batches', disable=True if one else disable):
         sl = slice(b, b + bs)
-        z = self._sample(P[sl], N[sl], noise[sl], image if image is None or len(image) == 1 else image[sl], strength, steps, w, sampler, g,
-                         callback, disable if len(starts) == 1 else True)                 # (b, 4, 7, 7)
+        img = image if image is None or len(image) == 1 else image[sl]
+        z = self._sample(P[sl], N[sl], noise[sl], img, strength, steps, w, sampler, g, callback,
+                         disable if one else True)                                    # (b, 4, 7, 7)
         out[sl] = from_pm1(self.vae.decode(z)).cpu()
         if return_latents: lat[sl] = z.cpu()
-    return (out, lat) if return_latents else out
-LatentDiffusionPipeline.__call__ = __call__
+    images = _as_output(out, output_type)
+    if not return_dict: return (images, lat) if return_latents else (images,)
+    return PipelineOutput(images, lat)
 
-def _sample(self, P:list, N:list, noise:torch.Tensor, image, strength:float, steps:int, w:float, sampler:str, g, callback, disable)->torch.Tensor:
+@patch
+def _sample(self:LatentDiffusionPipeline, P:list, N:list, noise:torch.Tensor, image, strength:float, steps:int,
+            w:float, sampler:str, g, callback, disable)->torch.Tensor:
     "Final latents [len(P),4,7,7] for one batch of prompts `P` and negative prompts `N`."
-    c = prompt_features(self.clip, self.clip.tokenizer(P + N).to(self.device))        # prompts and negatives: one pass, one padded length
+    # prompts and negatives: one pass
+    ids = self.clip.tokenizer(P + N).to(self.device)
+    c = prompt_features(self.clip, ids)
     c, c_null = tuple(f[:len(P)] for f in c), tuple(f[len(P):] for f in c)
     x, extra, steps, z0 = self._start(noise, image, strength, steps)
-    if image is not None and strength == 0: return z0                                  # nothing to do: the digit, round-tripped
-    cb = None if callback is None else lambda d: callback({**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))})
+    # nothing to do: the digit, round-tripped
+    if image is not None and strength == 0: return z0
+    decode = lambda d: {**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))}
+    cb = None if callback is None else lambda d: callback(decode(d))
+    gm = Guided(self.unet, c, w, c_null)
     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-        return SAMPLERS[sampler](Guided(self._unet, c, w, c_null), x, self.sched, steps, callback=cb, disable=disable,
-                                 clip=None, generator=g, **extra).float()
-LatentDiffusionPipeline._sample = _sample
+        z = SAMPLERS[sampler](gm, x, self.sched, steps, callback=cb, disable=disable, clip=None, generator=g, **extra)
+    return z.float()
 
 # %% ../nbs/11_pipeline.ipynb #8cfcea49
 def trajectory(pipe:LatentDiffusionPipeline, prompt:str, steps:int=10, every:int=1, **kwargs)->torch.Tensor:
-    "For one digit: a grid [5*k,1,28,28] in [0, 1], one column per recorded step: the 4 channels of the clean-latent estimate, then its decoded digit."
+    """For one digit: a grid [5*k,1,28,28] in [0, 1], a column per recorded step: the clean-latent
+    estimate's 4 channels, then its digit."""
     frames = []
     def record(d):
         if d['i'] % every == 0 or d['i'] == steps - 1:
             z = d['x0'][0].float().cpu()                                               # (4, 7, 7)
             lo, hi = z.amin((1, 2), keepdim=True), z.amax((1, 2), keepdim=True)
-            chans = torch.nn.functional.interpolate(((z - lo)/(hi - lo + 1e-6))[:, None], size=28)   # (4, 1, 28, 28)
+            # each channel in [0, 1]
+            scaled = ((z - lo)/(hi - lo + 1e-6))[:, None]
+            # (4, 1, 28, 28)
+            chans = torch.nn.functional.interpolate(scaled, size=28)
             frames.append(torch.cat([chans, d['image'][:1].cpu()]))
     pipe(prompt, steps, callback=record, disable=True, **kwargs)
-    return torch.stack(frames, 1).flatten(0, 1)                                       # rows: 4 channels, the digit
+    # rows: 4 channels, the digit
+    return torch.stack(frames, 1).flatten(0, 1)
 
 # %% ../nbs/11_pipeline.ipynb #379950d9
 @torch.no_grad()
-def attention_maps(pipe:LatentDiffusionPipeline, prompt:str, steps:int=10, guidance:float=1.75, seed:int=0)->tuple:
-    "Cross-attention at the 7x7 resolution while one digit is drawn for `prompt`: maps [steps, L, 7, 7] (each position's share of attention for each token, heads and blocks averaged), the L tokens, and the digit [1,1,28,28]."
-    from minidiff.latent import CrossAttention
+def attention_maps(
+    pipe:LatentDiffusionPipeline, # The pipeline to watch
+    prompt:str, # One prompt
+    steps:int=10, # Sampler steps (DPM-Solver++: one model evaluation each)
+    guidance:float=GUIDANCE, # Guidance scale
+    seed:int=0, # Seed for the starting noise
+)->tuple:
+    """Cross-attention at the 7x7 resolution while one digit is drawn for `prompt`: maps [steps, L, 7, 7]
+    (each position's share of attention for each token, heads and blocks averaged), the L tokens, and the digit [1,1,28,28]."""
     seen, side = [], pipe.vae.latent_shape[-1]
     def record(m, inputs, out):
         x, ctx, mask = inputs
-        if x.shape[-1] == side: seen.append(m.weights(x[:1], ctx[:1], mask[:1])[0][0].float().mean(0))   # (HW, L): the prompt's half, heads averaged
-    hooks = [m.register_forward_hook(record) for m in pipe._unet.modules() if isinstance(m, CrossAttention)]
-    try: x = pipe(check_prompts(prompt)[0], steps, guidance, seed=seed, sampler='dpmpp_2m', disable=True)   # one model evaluation per step
+        if x.shape[-1] != side: return
+        w = m.weights(x[:1], ctx[:1], mask[:1])[0]               # (1, heads, HW, L): the prompt's half of the batch
+        seen.append(w[0].float().mean(0))                         # (HW, L), heads averaged
+    hooks = [m.register_forward_hook(record) for m in pipe.unet.modules() if isinstance(m, CrossAttention)]
+    try: x = pipe(check_prompts(prompt)[0], steps, guidance, seed=seed, sampler='dpmpp_2m', disable=True).images
     finally:
         for h in hooks: h.remove()
+    # blocks at 7x7, each called once a step
     per = len(seen) // steps
-    maps = torch.stack([torch.stack(seen[i*per:(i + 1)*per]).mean(0) for i in range(steps)])       # (steps, HW, L)
+    # (steps, HW, L)
+    maps = torch.stack([torch.stack(seen[i*per:(i + 1)*per]).mean(0) for i in range(steps)])
     tok = pipe.clip.tokenizer
-    return maps.transpose(1, 2).reshape(steps, -1, side, side).cpu(), [tok.itos[i] for i in tok(prompt)[0].tolist()], x
+    tokens = [tok.itos[i] for i in tok(prompt)[0].tolist()]
+    return maps.transpose(1, 2).reshape(steps, -1, side, side).cpu(), tokens, x
 
 # %% ../nbs/11_pipeline.ipynb #e7ec26c8
-def pipeline_sliders(pipe:LatentDiffusionPipeline, prompt:str='a thick seven', image:torch.Tensor|None=None, n:int=8, seed:int=0):
-    "A widget: a prompt box and sliders for guidance, steps and image-to-image strength redraw `n` digits."
-    import ipywidgets as W
-    from minidiff.core import image_slider
+def pipeline_sliders(
+    pipe:LatentDiffusionPipeline, # The pipeline to drive
+    prompt:str='a thick seven', # The prompt box's first text
+    image:torch.Tensor|None=None, # The starting digit for image-to-image (strength below 1)
+    n:int=8, # Digits drawn
+    seed:int=0, # Seed for the noise
+):
+    """A widget: a prompt box and sliders for guidance, steps and image-to-image strength redraw `n`
+    digits."""
+    import ipywidgets as W   # here: only notebooks show widgets
     def draw(prompt, guidance, steps, strength):
-        with warnings.catch_warnings(record=True) as said:            # shown under the digits, not lost in the log
+        start = image if strength < 1 else None
+        # shown under the digits, not lost in the log
+        with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter('always', PromptWarning)
             try: x = pipe(prompt, steps, guidance, seed=seed, num_images_per_prompt=n, disable=True,
-                          image=image if strength < 1 else None, strength=strength)
+                          image=start, strength=strength).images
             except ValueError as e: return torch.zeros(n, 1, 28, 28), f'{e}'
         note = ''.join(f' | warning: {w.message}' for w in said if issubclass(w.category, PromptWarning))
-        return x, f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '') + note
-    return image_slider(draw, ncols=n, scale=3, prompt=W.Text(prompt, description='prompt', continuous_update=False),
-                        guidance=W.FloatSlider(1.75, min=0., max=10., step=0.25, description='guidance'),
+        how = f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '')
+        return x, how + note
+    return image_slider(draw, ncols=n, scale=3,
+                        prompt=W.Text(prompt, description='prompt', continuous_update=False),
+                        guidance=W.FloatSlider(GUIDANCE, min=0., max=10., step=0.25, description='guidance'),
                         steps=W.IntSlider(20, min=1, max=50, description='steps'),
                         strength=W.FloatSlider(1., min=0., max=1., step=0.05, description='strength'))
 
 # %% ../nbs/11_pipeline.ipynb #78ab0787
-def adherence_prompts(n:int, held_out:bool=False, seed:int=0, clip:Clip|None=None)->tuple[list, torch.Tensor]:
-    """Captions of `n` random MNIST test digits, written by 09's caption grammar (the training one, or the held-out one), and their labels.
-    Prompts that describe real digits ask for what MNIST holds, in the same proportions (thick as often as thick digits occur, ...),
-    so the digits drawn for them can be compared with the test digits by FID."""
-    from minidiff.data import load_mnist, digits_to_float
-    _, _, x, y = load_mnist(verbose=False)
-    keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + (1 if held_out else 0)))[:n]
-    cap = Captioner(**clip.meta['captioner']) if clip is not None and 'captioner' in getattr(clip, 'meta', {}) else _captioner()
-    return cap.caption(digits_to_float(x[keep]), y[keep], seed=seed, held_out=held_out), y[keep].long()
+def adherence_prompts(
+    n:int, # How many prompts
+    held_out:bool=False, # Write them in the held-out grammar (words and frames training never wrote)
+    seed:int=0, # Seed for the digits chosen and the words
+    clip:Clip|None=None, # Encoders whose record holds the captioner's cut-offs (default: fitted again)
+)->tuple[list, torch.Tensor]:
+    """Captions of `n` random MNIST test digits, written by 09's caption grammar (the training one, or the held-out one),
+    and their labels. Prompts that describe real digits ask for what MNIST holds, in its proportions (thick as often as
+    thick digits occur, ...), so the digits drawn for them can be compared with the test digits by FID."""
+    x, y = random_digits(n, seed + (1 if held_out else 0))
+    meta = getattr(clip, 'meta', {}) if clip is not None else {}
+    cap = Captioner(**meta['captioner']) if 'captioner' in meta else _captioner()
+    return cap.caption(x, y, seed=seed, held_out=held_out), y
 
 @functools.lru_cache(1)
 def _captioner()->Captioner:
     "09's captioner, fitted on the training digits (once per session)."
-    from minidiff.data import training_digits
     return Captioner.fit(*training_digits())
 
 # %% ../nbs/11_pipeline.ipynb #21710800
 def _batched(pipe, prompts:list, bs:int=500, seed:int=0, **kwargs)->torch.Tensor:
-    "One digit per prompt, `bs` prompts per call (seeded per batch): the same position in two equally long lists gets the same noise."
+    """One digit per prompt, `bs` prompts a call, seeded per batch: the same place in two lists of
+    one length gets the same noise."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', PromptWarning)   # held-out words are unknown on purpose
-        return torch.cat([pipe(prompts[i:i+bs], seed=seed + i, disable=True, **kwargs) for i in range(0, len(prompts), bs)])
+        calls = (pipe(prompts[i:i+bs], seed=seed + i, disable=True, **kwargs) for i in range(0, len(prompts), bs))
+        return torch.cat([out.images for out in calls])
 
-def adherence_report(pipe:LatentDiffusionPipeline, n:int=2000, steps:int=20, guidance:float=1.75, seed:int=0, judge=None)->dict:
-    "Class accuracy for the captions of `n` test digits in the training-like grammar and of `n` others in the held-out one, FID of the training-like digits against the floor at `n`, and seconds per 1,000 digits."
-    import time
-    from minidiff.judge import load_judge, fid, fid_floor, predict
+def adherence_report(
+    pipe:LatentDiffusionPipeline, # The pipeline to measure
+    n:int=2000, # Prompts of each kind
+    steps:int=20, # Sampler steps
+    guidance:float=GUIDANCE, # Guidance scale
+    seed:int=0, # Seed for the prompts and the noise
+    judge=None, # The judge (default: the shipped one)
+)->dict:
+    """Class accuracy for the captions of `n` test digits in the training-like grammar and of `n` others in the held-out one,
+    FID of the training-like digits against the floor at `n`, and seconds per 1,000 digits."""
     judge = judge or load_judge(device=pipe.device)
     out = dict(n=n, steps=steps, guidance=guidance)
     for kind, held in (('training', False), ('held_out', True)):
@@ -238,48 +365,80 @@ def adherence_report(pipe:LatentDiffusionPipeline, n:int=2000, steps:int=20, gui
         secs = time.perf_counter() - t0
         out[f'accuracy_{kind}'] = round((predict(judge, x*2 - 1) == d).float().mean().item(), 4)
         if not held: f, floor = fid(judge, x*2 - 1), fid_floor(judge, n)
-    return dict(out, fid=round(f, 3), floor=round(floor, 3), fid_ratio=round(f/floor, 3), seconds_per_1000=round(1000*secs/n, 2))
+    return dict(out, fid=round(f, 3), floor=round(floor, 3), fid_ratio=round(f/floor, 3),
+                seconds_per_1000=round(1000*secs/n, 2))
 
 # %% ../nbs/11_pipeline.ipynb #b83d3b0e
 def _props(x:torch.Tensor)->dict: return digit_properties(x*2 - 1)
 
-def attribute_pairs(pipe:LatentDiffusionPipeline, n_per_digit:int=20, held_out:bool=False, steps:int=20, guidance:float=1.75, seed:int=0)->dict:
-    "For every synonym pair of 09 ('bold'/'skinny', 'tiny'/'big', 'leaning right'/'leaning left', ...): 'a bold D' and 'a skinny D' from the same seeds, `n_per_digit` of each digit; the share of pairs where the first has more of the property (ink, area, slant)."
+def attribute_pairs(
+    pipe:LatentDiffusionPipeline, # The pipeline to measure
+    n_per_digit:int=20, # Pairs for each digit
+    held_out:bool=False, # The held-out synonyms instead of the training ones
+    steps:int=20, # Sampler steps
+    guidance:float=GUIDANCE, # Guidance scale
+    seed:int=0, # Seed for the noise
+)->dict:
+    """For every synonym pair of 09 ('bold'/'skinny', 'tiny'/'big', 'leaning right'/'leaning left', ...): 'a bold D' and
+    'a skinny D' from the same seeds, `n_per_digit` of each digit; the share of pairs where the first has more of the
+    property (ink, area, slant)."""
     out = {}
     for prop, a, b in word_pairs(held_out):
         ds = [w for w in DIGIT_WORDS for _ in range(n_per_digit)]
-        xa, xb = (_props(_batched(pipe, [attribute_prompt(w, d) for d in ds], seed=seed, num_inference_steps=steps, guidance_scale=guidance))[prop] for w in (a, b))
+        kw = dict(seed=seed, num_inference_steps=steps, guidance_scale=guidance)
+        xa, xb = (_props(_batched(pipe, [attribute_prompt(w, d) for d in ds], **kw))[prop] for w in (a, b))
         out[f'{a}/{b}'] = round((xa > xb).float().mean().item(), 4)
     return out
 
-def multi_attribute_check(pipe:LatentDiffusionPipeline, n:int=600, steps:int=20, guidance:float=1.75, seed:int=0)->dict:
-    "`n` prompts with two or three attributes in training words ('a small thick seven leaning left'); for each attribute, the same prompt with only that word turned to its opposite, from the same seed: the share where the property moved the right way, per attribute kind."
+def multi_attribute_check(
+    pipe:LatentDiffusionPipeline, # The pipeline to measure
+    n:int=600, # Prompts
+    steps:int=20, # Sampler steps
+    guidance:float=GUIDANCE, # Guidance scale
+    seed:int=0, # Seed for the prompts and the noise
+)->dict:
+    """`n` prompts with two or three attributes in training words ('a small thick seven leaning left'); for each attribute,
+    the same prompt with only that word turned to its opposite, from the same seed: the share where the property moved
+    the right way, per attribute kind."""
     rng, prompts, flips = random.Random(seed), [], {prop: {} for prop in PAIRS}
-    from minidiff.clip import WORDS
     for i in range(n):
         props = rng.sample(list(PAIRS), rng.choice((2, 3)))
-        chosen = {p: (rng.randrange(2), rng.randrange(6)) for p in props}   # which side of the pair, which synonym
+        # which side of the pair, which synonym
+        chosen = {p: (rng.randrange(2), rng.randrange(6)) for p in props}
         word = lambda p, side: (ws := WORDS[PAIRS[p][side]])[chosen[p][1] % len(ws)]
         d = DIGIT_WORDS[i % 10]
         prompts.append(attribute_prompt([word(p, chosen[p][0]) for p in props], d))
-        for p in props: flips[p][i] = (attribute_prompt([word(q, chosen[q][0] if q != p else 1 - chosen[q][0]) for q in props], d), chosen[p][0] == 0)
+        for p in props:
+            flipped = [word(q, chosen[q][0] if q != p else 1 - chosen[q][0]) for q in props]
+            flips[p][i] = (attribute_prompt(flipped, d), chosen[p][0] == 0)
     kw = dict(seed=seed, num_inference_steps=steps, guidance_scale=guidance)
     base, out = _props(_batched(pipe, prompts, **kw)), dict(n=n, examples=prompts[:3])
     for p, fl in flips.items():
         idx = torch.tensor(sorted(fl))
-        other = [fl[i][0] if i in fl else prompts[i] for i in range(n)]        # the unflipped prompts keep their noise, unused
+        # the unflipped prompts keep their noise, unused
+        other = [fl[i][0] if i in fl else prompts[i] for i in range(n)]
         alt = _props(_batched(pipe, other, **kw))[p]
-        hi = torch.tensor([fl[i][1] for i in idx.tolist()])                    # asked for the high side (thick, big, right)
+        # asked for the high side (thick, big, right)
+        hi = torch.tensor([fl[i][1] for i in idx.tolist()])
         moved = torch.where(hi, base[p][idx] > alt[idx], base[p][idx] < alt[idx])
         out[p] = round(moved.float().mean().item(), 4)
     return out
 
 # %% ../nbs/11_pipeline.ipynb #e4b69d36
-def time_pipeline(pipe:LatentDiffusionPipeline, prompt:str='a thick seven', n:int=16, steps:int=20, guidance:float=1.75, repeats:int=9)->float:
+def time_pipeline(
+    pipe:LatentDiffusionPipeline, # The pipeline to time
+    prompt:str='a thick seven', # The prompt
+    n:int=16, # Digits a call
+    steps:int=20, # Sampler steps
+    guidance:float=GUIDANCE, # Guidance scale
+    repeats:int=9, # Timed calls (the median is kept)
+)->float:
     "Median seconds for `n` digits at `steps` steps in a warm pipeline (after one warm-up call)."
-    import statistics, time
-    pipe(prompt, steps, guidance, num_images_per_prompt=n, disable=True)
+    call = lambda: pipe(prompt, steps, guidance, num_images_per_prompt=n, disable=True)
+    call()
     ts = []
     for _ in range(repeats):
-        t0 = time.perf_counter(); pipe(prompt, steps, guidance, num_images_per_prompt=n, disable=True); ts.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        call()
+        ts.append(time.perf_counter() - t0)
     return statistics.median(ts)

@@ -2,9 +2,10 @@
 import gzip, io, os, pickle, shutil, subprocess, sys, textwrap
 from pathlib import Path
 import pytest, torch
-from minidiff import data
-from minidiff.data import (ArrayOnlyUnpickler, IDX_SHA256, MNIST_SHA256, load_mnist, mnist_cache_dir,
-                           read_mnist_pickle, fetch_mnist_pickle, parse_idx, digits_to_float, get_dls)
+from minidiff import mnist_files as data
+from minidiff.mnist_files import (ArrayOnlyUnpickler, IDX_SHA256, MNIST_SHA256, load_mnist, mnist_cache_dir,
+                                  read_mnist_pickle, fetch_mnist_pickle, parse_idx)
+from minidiff.data import digits_to_float, get_dls
 
 @pytest.fixture(scope='session')
 def pkl(tmp_path_factory):
@@ -89,7 +90,7 @@ def test_two_processes_fetch_once(tmp_path):
     "Two processes that find no cache at the same moment both get the digits, with one download between them."
     script = textwrap.dedent(f'''
         import sys, time
-        from minidiff import data
+        from minidiff import mnist_files as data
         fetch = data.fetch_mnist_pickle
         def counted(dest):
             print('FETCH', flush=True); return fetch(dest)

@@ -19,3 +19,54 @@ def test_modidx_lists_every_module():
     from minidiff._modidx import d
     listed = {k.split('.', 1)[1].removesuffix('.py') for k in d['syms']}
     assert set(MODULES) <= listed, set(MODULES) - listed
+
+# The package's shape: what `minidiff/*.py` imports, read from the source (issue 21's layers).
+import ast, pathlib
+SRC = pathlib.Path(minidiff.__file__).parent
+OPTIONAL = {'matplotlib.pyplot', 'ipywidgets', 'PIL', 'numpy'}   # heavy or optional: imported where used, with a comment
+
+def _tree(name): return ast.parse((SRC/f'{name}.py').read_text())
+
+def _imports(name)->set:
+    "The minidiff modules that `name` imports (relative imports, as nbdev writes them)."
+    out = set()
+    for n in ast.walk(_tree(name)):
+        if isinstance(n, ast.ImportFrom) and n.level == 1: out.add(n.module or '')
+        elif isinstance(n, ast.ImportFrom) and (n.module or '').startswith('minidiff.'): out.add(n.module.split('.')[1])
+    return out - {''}
+
+def test_no_import_cycles():
+    graph = {m: _imports(m) & set(MODULES) for m in MODULES}
+    def visit(m, path):
+        assert m not in path, f'import cycle: {" -> ".join(path + [m])}'
+        for n in graph[m]: visit(n, path + [m])
+    for m in MODULES: visit(m, [])
+
+def test_imports_inside_functions_only_for_optional_packages():
+    bad = []
+    for m in MODULES:
+        for fn in ast.walk(_tree(m)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)): continue
+            for n in ast.walk(fn):
+                if isinstance(n, (ast.Import, ast.ImportFrom)):
+                    names = [n.module] if isinstance(n, ast.ImportFrom) else [a.name for a in n.names]
+                    bad += [f'{m}.{fn.name}: {x}' for x in names if x not in OPTIONAL]
+    assert not bad, bad
+
+def test_no_private_names_across_modules():
+    bad = [f'{m}: {a.name} from {n.module}' for m in MODULES for n in ast.walk(_tree(m))
+           if isinstance(n, ast.ImportFrom) and n.level == 1 for a in n.names if a.name.startswith('_')]
+    assert not bad, bad
+
+FOUNDATIONS = {'core', 'mnist_files'}   # the appendices 95 and 96: every chapter may use them
+
+def _notebook(name)->str:
+    "The notebook a module is exported from, e.g. '03_denoiser'."
+    head = (SRC/f'{name}.py').read_text().split('File to edit: ../nbs/', 1)[1]
+    return head.split('.ipynb', 1)[0]
+
+def test_modules_import_only_earlier_notebooks():
+    "A module reads top to bottom like the course: it imports only the appendices' foundations and earlier chapters."
+    bad = [f'{m} ({_notebook(m)}) imports {n} ({_notebook(n)})' for m in MODULES for n in _imports(m) & set(MODULES)
+           if n not in FOUNDATIONS and _notebook(n) >= _notebook(m)]
+    assert not bad, bad

@@ -15,6 +15,7 @@ def test_shipped_weights_load_safely(name):
     meta = obj['meta']
     assert meta['recipe'].startswith(f'minidiff train {name}') and meta['wall_seconds'] > 0
 
+@pytest.mark.quality
 def test_shipped_judge_is_accurate():
     "Recomputed on MNIST's 10,000 test digits, not read from the weights' record."
     from minidiff.judge import accuracy
@@ -46,6 +47,7 @@ def test_autoencoder_round_trip_and_bad_input():
     assert z.shape == (64, 4, 7, 7) and 0.5 < z.std().item() < 2     # scaled to about unit variance
     assert torch.nn.functional.mse_loss(ae.decode(z), x).item() < 0.05
 
+@pytest.mark.quality
 def test_autoencoder_figures_recomputed():
     "The round trip on 2,000 test digits: the reconstruction error and the judge's verdicts, measured here."
     from minidiff.autoencoder import load_autoencoder, reconstruction_report
@@ -59,6 +61,7 @@ def test_autoencoder_figures_recomputed():
     with pytest.raises(ValueError, match=r'latents: expected shape \[N,4,7,7\]'): ae.decode(torch.zeros(2, 4, 8, 8))
     with pytest.raises(TypeError, match='float tensor'): ae.decode(torch.zeros(2, 4, 7, 7, dtype=torch.long))
 
+@pytest.mark.quality
 def test_clip_prompts_bad_input_and_figures():
     import warnings
     from minidiff.clip import load_clip, search, clip_report, normalise
@@ -73,7 +76,7 @@ def test_clip_prompts_bad_input_and_figures():
     with pytest.warns(UserWarning, match='cut to'): clip.encode_text('seven ' * (clip.cfg.max_len + 10))  # too long: cut, with a warning
     with pytest.raises(TypeError, match='Expected a string'): clip.encode_text(7)
     with pytest.raises(TypeError, match='Expected a string'): clip.encode_text(['seven', b'seven'])
-    with pytest.raises(ValueError, match='k must be a positive integer'): search(clip, 'seven', torch.zeros(4, 1, 28, 28), 0)
+    with pytest.raises(ValueError, match='k must be an integer of at least 1'): search(clip, 'seven', torch.zeros(4, 1, 28, 28), 0)
     with pytest.raises(ValueError, match=r'expected shape \[N,1,28,28\]'): clip.encode_images(torch.zeros(4, 28, 28))
 
 def run_cli(*args):

@@ -1,4 +1,5 @@
 "The latent pipeline and `minidiff generate PROMPT`, used from outside the notebooks."
+import shutil
 import subprocess, sys, warnings
 import pytest, torch
 from minidiff.core import WEIGHTS_DIR
@@ -9,18 +10,20 @@ from minidiff.pipeline import LatentDiffusionPipeline, PromptWarning
 @pytest.fixture(scope='module')
 def pipe(): return LatentDiffusionPipeline.from_pretrained(device='cpu')
 
+@pytest.mark.quality
 def test_prompts_are_followed(pipe):
     prompts = ['a zero', 'the number 1', 'a handwritten two', 'a picture of the number 3', 'a sketch of a four',
                'an image of a 5', 'the digit six', '7', 'a sketch of an 8', 'a tiny 9']
-    x = pipe(prompts, num_images_per_prompt=5, seed=0)
+    x = pipe(prompts, num_images_per_prompt=5, seed=0).images
     assert x.shape == (50, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
     acc = (predict(load_judge(device='cpu'), x*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
     assert acc >= 0.9, acc
 
+@pytest.mark.quality
 def test_requests_are_followed(pipe):
     prompts = ['draw me a zero please', 'show me a 1', 'i want a two', 'can you make a thick 3', 'a photo of a four',
                'please draw the number 5', 'give me a drawing of a six', 'make a 7 for me', 'a picture of an eight', 'draw a tiny 9']
-    acc = (predict(load_judge(device='cpu'), pipe(prompts, num_images_per_prompt=5, seed=0)*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
+    acc = (predict(load_judge(device='cpu'), pipe(prompts, num_images_per_prompt=5, seed=0).images*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
     assert acc >= 0.9, acc
 
 def said(fn):
@@ -31,40 +34,41 @@ def said(fn):
     return out, [str(w.message) for w in ws if issubclass(w.category, PromptWarning)]
 
 def test_unknown_words_are_drawn_with_one_warning(pipe):
-    x, msgs = said(lambda: pipe(['a curly seven', 'a seven upside down', 'a 7'], seed=0))
+    x, msgs = said(lambda: pipe(['a curly seven', 'a seven upside down', 'a 7'], seed=0).images)
     assert x.shape == (3, 1, 28, 28) and len(msgs) == 1, msgs
     assert "['curly', 'upside', 'down']" in msgs[0] and 'drawing anyway' in msgs[0]
-    _, msgs = said(lambda: pipe('Draw me a seven, please!', seed=0))     # capitals and punctuation are not unknown words
+    _, msgs = said(lambda: pipe('Draw me a seven, please!', seed=0).images)     # capitals and punctuation are not unknown words
     assert msgs == [], msgs
 
 def test_no_digit_and_only_unknown_words(pipe):
-    x, msgs = said(lambda: pipe('a thick one-legged thing', seed=0))      # 'one' names a digit
+    x, msgs = said(lambda: pipe('a thick one-legged thing', seed=0).images)      # 'one' names a digit
     assert [m for m in msgs if 'names no digit' in m] == []
-    x, msgs = said(lambda: pipe('a thick thing', seed=0))
+    x, msgs = said(lambda: pipe('a thick thing', seed=0).images)
     assert x.shape == (1, 1, 28, 28) and any('names no digit' in m for m in msgs), msgs
-    x, msgs = said(lambda: pipe('xyzzy plugh', seed=0))                   # only unknown words: both warnings, a digit all the same
+    x, msgs = said(lambda: pipe('xyzzy plugh', seed=0).images)                   # only unknown words: both warnings, a digit all the same
     assert x.shape == (1, 1, 28, 28) and len(msgs) == 2 and "['xyzzy', 'plugh']" in msgs[0] and 'names no digit' in msgs[1], msgs
     with pytest.raises(ValueError, match='never saw'): pipe('xyzzy', check_words=True)
 
 def test_long_prompt_is_cut_with_a_warning(pipe):
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
-        x = pipe('a very thick seven ' * 20, seed=0)
+        x = pipe('a very thick seven ' * 20, seed=0).images
     assert x.shape == (1, 1, 28, 28) and any('cut to' in str(w.message) for w in ws)
 
+@pytest.mark.quality
 def test_thick_has_more_ink_than_thin(pipe):
-    ink = lambda p: digit_properties(pipe(p, num_images_per_prompt=20, seed=1)*2 - 1)['ink']
+    ink = lambda p: digit_properties(pipe(p, num_images_per_prompt=20, seed=1).images*2 - 1)['ink']
     assert (ink('a thick three') > ink('a thin three')).float().mean() >= 0.8
 
 def test_seed_latents_negative_and_img2img(pipe):
-    a, z = pipe('a 4', num_images_per_prompt=3, seed=7, return_latents=True)
-    assert torch.equal(a, pipe('a 4', num_images_per_prompt=3, seed=7)) and z.shape == (3, 4, 7, 7)
-    assert not torch.equal(a, pipe('a 4', num_images_per_prompt=3, seed=8))
-    assert pipe('a 4', negative_prompt='a thin four', num_images_per_prompt=3).shape == (3, 1, 28, 28)
+    a, z = pipe('a 4', num_images_per_prompt=3, seed=7, return_latents=True, return_dict=False)
+    assert torch.equal(a, pipe('a 4', num_images_per_prompt=3, seed=7).images) and z.shape == (3, 4, 7, 7)
+    assert not torch.equal(a, pipe('a 4', num_images_per_prompt=3, seed=8).images)
+    assert pipe('a 4', negative_prompt='a thin four', num_images_per_prompt=3).images.shape == (3, 1, 28, 28)
     img = a[:1, 0]                                                   # [1,28,28] in [0, 1]
-    same = pipe('a 9', image=img, strength=0.)
+    same = pipe('a 9', image=img, strength=0.).images
     assert torch.allclose(same, pipe.vae.decode(pipe.vae.encode(img[None]*2 - 1)).add(1).div(2), atol=1e-4)
-    assert pipe('a 9', image=img, strength=0.5, num_images_per_prompt=2).shape == (2, 1, 28, 28)
+    assert pipe('a 9', image=img, strength=0.5, num_images_per_prompt=2).images.shape == (2, 1, 28, 28)
 
 def test_callback_sees_latents_and_digits(pipe):
     seen = []
@@ -82,9 +86,47 @@ def test_callback_sees_latents_and_digits(pipe):
     (dict(prompt='a 7', image=torch.rand(1, 28, 28), strength=1.01), ValueError, 'strength'),
     (dict(prompt='a 7', image=torch.rand(3, 1, 28, 28)), ValueError, 'expected 1 digit or 1'),
     (dict(prompt='a 7', image=torch.rand(1, 32, 32)), ValueError, 'expected shape'),
+    (dict(prompt='a 7', batch_size=0), ValueError, 'batch_size'), (dict(prompt='a 7', num_images_per_prompt=-1), ValueError, 'at least 1'),
+    (dict(prompt='a 7', negative_prompt=['a 1', 'a 2']), ValueError, 'one or 1'),
+    (dict(prompt='a 7', output_type='jpeg'), ValueError, 'output_type'), (dict(prompt='a 7', generator='seed'), TypeError, 'Generator'),
+    (dict(prompt='a 8', image=torch.rand(1, 28, 28), sampler='ddim'), ValueError, 'image-to-image needs'),
 ])
 def test_bad_input(pipe, kw, err, msg):
     with pytest.raises(err, match=msg): pipe(**kw)
+
+def test_outputs_as_diffusers_gives_them(pipe):
+    "A `PipelineOutput` with `.images` (and `.latents` when asked), a tuple with `return_dict=False`, three output types."
+    out = pipe('a 5', num_images_per_prompt=2, seed=3, return_latents=True)
+    assert out.images.shape == (2, 1, 28, 28) and out.latents.shape == (2, 4, 7, 7)
+    assert pipe('a 5', num_images_per_prompt=2, seed=3).latents is None
+    (x,) = pipe('a 5', num_images_per_prompt=2, seed=3, return_dict=False)
+    assert torch.equal(x, out.images)
+    a = pipe('a 5', num_images_per_prompt=2, seed=3, output_type='np').images
+    assert a.shape == (2, 28, 28, 1) and abs(a - out.images.permute(0, 2, 3, 1).numpy()).max() == 0
+    ims = pipe('a 5', num_images_per_prompt=2, seed=3, output_type='pil').images
+    assert len(ims) == 2 and ims[0].size == (28, 28) and ims[0].mode == 'L'
+
+def test_generator_and_seed(pipe):
+    "`seed=s` is `generator=torch.Generator().manual_seed(s)`: the starting noise is drawn on the CPU, the same everywhere."
+    a = pipe('a 6', num_images_per_prompt=2, seed=11).images
+    b = pipe('a 6', num_images_per_prompt=2, generator=torch.Generator().manual_seed(11), seed=None).images
+    assert torch.equal(a, b)
+    with pytest.raises(TypeError, match='torch.Generator'): pipe('a 6', generator=11)
+    with pytest.raises(ValueError, match='output_type'): pipe('a 6', output_type='jpeg')
+    with pytest.raises(ValueError, match='seed'): pipe('a 6', seed='zero')
+
+def test_from_pretrained_folder(pipe, tmp_path):
+    "A folder holding the three weight files loads as the shipped pipeline; one missing is named."
+    for name in ('latent.pt', 'autoencoder.pt', 'clip.pt'): shutil.copy(WEIGHTS_DIR/name, tmp_path/name)
+    other = LatentDiffusionPipeline.from_pretrained(tmp_path, device='cpu')
+    assert torch.equal(other('a 2', seed=0).images, pipe('a 2', seed=0).images)
+    (tmp_path/'clip.pt').unlink()
+    with pytest.raises(FileNotFoundError, match='has no clip.pt'): LatentDiffusionPipeline.from_pretrained(tmp_path, device='cpu')
+
+def test_to_device(pipe):
+    "`.to` returns the pipeline, on the device asked; a device the machine lacks is a clear error."
+    assert pipe.to('cpu') is pipe and pipe.device == torch.device('cpu')
+    with pytest.raises(ValueError, match='device'): pipe.to('tpu')
 
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, '-c', 'from minidiff.cli import main; main()', *args], capture_output=True, text=True, timeout=600, cwd=cwd)
