@@ -115,7 +115,8 @@ class Autoencoder(nn.Module):
     def decode(self, z:torch.Tensor)->torch.Tensor:
         "Scaled latents [N,4,7,7] to digits [N,1,28,28] in [-1, 1]."
         check_images(z, shape=self.latent_shape, lo=None, hi=None, name='latents')
-        if not torch.isfinite(z).all(): raise ValueError('latents: expected finite values, got NaN or infinity')
+        if not torch.isfinite(z).all():
+            raise ValueError('latents: expected finite values, got NaN or infinity')
         return self.decoder(z.to(self.scale.device)/self.scale).float().clamp(-1, 1)
 
 # %% ../nbs/08_autoencoder.ipynb #2a9d65d6

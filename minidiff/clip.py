@@ -120,7 +120,8 @@ class Captioner:
     def describe(self, x:torch.Tensor, y)->list[dict]:
         "For each digit: its label, what was measured, and the attributes that apply."
         p, y = digit_properties(x), torch.as_tensor(y).long().view(-1)
-        if len(y) != len(x): raise ValueError(f'Expected one label per digit: {len(x)} digits, {len(y)} labels')
+        if len(y) != len(x):
+            raise ValueError(f'Expected one label per digit: {len(x)} digits, {len(y)} labels')
         out = []
         for i, d in enumerate(y.tolist()):
             ink, slant, area = p['ink'][i].item(), p['slant'][i].item(), p['area'][i].item()
@@ -188,17 +189,20 @@ class Tokenizer:
 
     def encode(self, text:str)->list[int]:
         "Token ids of one text, with <bos> and <eos>; longer than `max_len` is cut, with a warning."
-        if not isinstance(text, str): raise TypeError(f'Expected a string, got {type(text).__name__}: {text!r}')
+        if not isinstance(text, str):
+            raise TypeError(f'Expected a string, got {type(text).__name__}: {text!r}')
         pieces = self.pieces(text)
         if len(pieces) > self.max_len - 2:
-            warnings.warn(f'Prompt of {len(pieces)} {self.kind} cut to {self.max_len - 2}: {self.join(pieces[:self.max_len - 2])!r}')
+            warnings.warn(f'Prompt of {len(pieces)} {self.kind} cut to {self.max_len - 2}: '
+                          f'{self.join(pieces[:self.max_len - 2])!r}')
             pieces = pieces[:self.max_len - 2]
         return [self.bos] + [self.stoi.get(c, self.unk) for c in pieces] + [self.eos]
 
     def __call__(self, texts)->torch.Tensor:
         "A batch of texts (or one text) to ids [B, L], padded with <pad> to the longest."
         if isinstance(texts, str): texts = [texts]
-        if not isinstance(texts, (list, tuple)): raise TypeError(f'Expected a string or a list of strings, got {type(texts).__name__}')
+        if not isinstance(texts, (list, tuple)):
+            raise TypeError(f'Expected a string or a list of strings, got {type(texts).__name__}')
         seqs = [self.encode(t) for t in texts]
         out = torch.full((len(seqs), max(map(len, seqs), default=2)), self.pad, dtype=torch.long)
         for i, s in enumerate(seqs): out[i, :len(s)] = torch.tensor(s)
@@ -313,7 +317,8 @@ CLIP_FIT = FitConfig(epochs=5, bs=256, lr=2e-3, warmup=0.05, wd=0.01)   # the en
 def make_tokenizer(tokens:str='words', max_len:int|None=None)->Tokenizer:
     """A tokenizer for the training grammar: by 'characters' (every character it writes) or by
     'words' (every word it writes)."""
-    if tokens not in ('characters', 'words'): raise ValueError(f"tokens must be 'characters' or 'words'; got {tokens!r}")
+    if tokens not in ('characters', 'words'):
+        raise ValueError(f"tokens must be 'characters' or 'words'; got {tokens!r}")
     vocab = sorted(grammar_words())
     if tokens == 'words': return WordTokenizer(vocab, max_len or 48)
     # every letter: made-up words are spelled, not <unk>

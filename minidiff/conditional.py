@@ -33,7 +33,9 @@ class Guided(torch.nn.Module):
     ):
         super().__init__()
         if c_null is None:
-            if not isinstance(c, torch.Tensor): raise ValueError('Guided: prompt features need c_null (the features of the empty or a negative prompt)')
+            if not isinstance(c, torch.Tensor):
+                raise ValueError('Guided: prompt features need c_null (the features of the empty '
+                                 'or a negative prompt)')
             c_null = torch.full_like(c, model.cfg.n_classes)
         self.model, self.c, self.c_null, self.guidance, self.cfg = model, c, c_null, float(guidance), model.cfg
     def forward(self, x, t, **kwargs):
@@ -50,10 +52,12 @@ def check_guidance(g)->float:
 def check_digits(digits, n:int)->torch.Tensor:
     "Digits to ask for: an int in 0-9 (for all `n`) or a sequence of `n` of them."
     d = torch.as_tensor(digits)
-    if d.is_floating_point() or d.dtype == torch.bool: raise ValueError(f'digits must be integers in 0-9; got {digits!r}')
+    if d.is_floating_point() or d.dtype == torch.bool:
+        raise ValueError(f'digits must be integers in 0-9; got {digits!r}')
     d = d.long().expand(n) if d.ndim == 0 else d.long()
     if d.shape != (n,): raise ValueError(f'Expected one digit or {n} digits; got {len(d)}')
-    if n and (d.min() < 0 or d.max() > 9): raise ValueError(f'digits must be in 0-9; got {d.min().item()}..{d.max().item()}')
+    if n and (d.min() < 0 or d.max() > 9):
+        raise ValueError(f'digits must be in 0-9; got {d.min().item()}..{d.max().item()}')
     return d
 
 # %% ../nbs/07_conditional.ipynb #d19f0004
@@ -75,7 +79,8 @@ def generate_digits(
 )->torch.Tensor:
     "Digits [n,1,28,28] in [-1, 1], of the digits asked for, with classifier-free guidance."
     guidance = GUIDANCE if guidance is None else guidance
-    if not model.cfg.n_classes: raise ValueError('This model takes no label: train it with UNetConfig(n_classes=10)')
+    if not model.cfg.n_classes:
+        raise ValueError('This model takes no label: train it with UNetConfig(n_classes=10)')
     if n is None: n = 16 if torch.as_tensor(digits).ndim == 0 else len(digits)
     labels, g = check_digits(digits, n), check_guidance(guidance)
     dev = next(model.parameters()).device

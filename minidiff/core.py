@@ -40,10 +40,12 @@ def check_device(
     try: d = torch.device(device)
     except (RuntimeError, TypeError): d = None
     if d is None or d.type not in DEVICE_KINDS:
-        raise ValueError(f'{name}={device!r} is not a device minidiff knows; expected one of cpu, cuda, cuda:N, mps')
+        raise ValueError(f'{name}={device!r} is not a device minidiff knows; expected one of cpu, '
+                         'cuda, cuda:N, mps')
     here = available_devices()
     if d.type != 'cpu' and not any(h.split(':')[0] == d.type for h in here) or (d.type == 'cuda' and (d.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f'{name}={device!r}: no such device on this machine; available: {", ".join(here)}')
+        raise ValueError(f'{name}={device!r}: no such device on this machine; available: '
+                         f'{", ".join(here)}')
     return d
 
 def default_device(
@@ -133,7 +135,9 @@ def bf16_is_fast(device)->bool:
 def precision_setting()->str:
     "`MINIDIFF_PRECISION` (auto, fp32 or bf16; unset means auto), checked."
     p = os.environ.get('MINIDIFF_PRECISION', 'auto').strip().lower() or 'auto'
-    if p not in PRECISIONS: raise ValueError(f'MINIDIFF_PRECISION={p!r} is not a precision; expected one of {", ".join(PRECISIONS)}')
+    if p not in PRECISIONS:
+        raise ValueError(f'MINIDIFF_PRECISION={p!r} is not a precision; expected one of '
+                         f'{", ".join(PRECISIONS)}')
     return p
 
 _warned_slow_bf16 = False
@@ -149,7 +153,8 @@ def use_bf16(
     if bf16 is None and setting != 'auto': bf16 = setting == 'bf16'
     if bf16 is None: return bf16_is_fast(device)
     if bf16 and device.type == 'cpu' and not _warned_slow_bf16 and not cpu_bf16_native():
-        warnings.warn('bf16 on a CPU without native bf16 is emulated and runs about 10x slower than fp32', stacklevel=2)
+        warnings.warn('bf16 on a CPU without native bf16 is emulated and runs about 10x slower '
+                      'than fp32', stacklevel=2)
         _warned_slow_bf16 = True
     return bool(bf16)
 
@@ -198,7 +203,9 @@ def _to_hw(im):
     im = torch.as_tensor(im).detach().float().cpu()
     if im.ndim == 3 and im.shape[0] == 1: im = im[0]
     elif im.ndim == 3 and im.shape[0] == 3: im = im.permute(1, 2, 0)
-    if im.ndim not in (2, 3): raise ValueError(f'Expected an image of shape [H,W], [1,H,W] or [3,H,W]; got {tuple(im.shape)}')
+    if im.ndim not in (2, 3):
+        raise ValueError('Expected an image of shape [H,W], [1,H,W] or [3,H,W]; got '
+                         f'{tuple(im.shape)}')
     return im
 
 # %% ../nbs/95_core.ipynb #5295fd53
@@ -255,7 +262,8 @@ def check_images(
     tol:float=1e-3, # Slack on the range
 )->torch.Tensor:
     "Raise a clear error unless `x` is a float tensor `[N, *shape]` with values in [lo, hi]."
-    if not isinstance(x, torch.Tensor): raise TypeError(f'{name}: expected a torch.Tensor, got {type(x).__name__}')
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f'{name}: expected a torch.Tensor, got {type(x).__name__}')
     if not x.is_floating_point(): raise TypeError(f'{name}: expected a float tensor, got {x.dtype}')
     want = '[N,' + ','.join('*' if s is None else str(s) for s in shape) + ']'
     if x.ndim != len(shape)+1 or any(s is not None and s != g for s, g in zip(shape, x.shape[1:])):
@@ -266,7 +274,7 @@ def check_images(
             raise ValueError(f'{name}: expected values in [{lo}, {hi}], got [{mn:.3g}, {mx:.3g}]')
     return x
 
-# %% ../nbs/95_core.ipynb #aa38af7f
+# %% ../nbs/95_core.ipynb #4fb9362d
 def check_int(
     v, # The value to check
     name:str, # What it is called in the message
@@ -312,7 +320,7 @@ def atomic_write(
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/95_core.ipynb #6f6a0425
+# %% ../nbs/95_core.ipynb #8c586f49
 @torch.no_grad()
 def batched(
     fn, # Called on each batch, on `device`: returns a tensor, or a tuple of tensors
@@ -320,7 +328,8 @@ def batched(
     bs:int=1000, # Items per batch
     device=None, # Where `fn` runs (default: where `x` is)
 ):
-    "`fn` over `x` in batches of `bs`, without gradients: the outputs joined along dim 0, on the CPU."
+    """`fn` over `x` in batches of `bs`, without gradients: the outputs joined along dim 0, on the
+    CPU."""
     outs = [fn(x[i:i+bs].to(device or x.device)) for i in range(0, max(len(x), 1), bs)]
     if isinstance(outs[0], tuple): return tuple(torch.cat([o[k].cpu() for o in outs]) for k in range(len(outs[0])))
     return torch.cat([o.cpu() for o in outs])
@@ -373,18 +382,22 @@ def load_weights(
     mode when a class is given."""
     path = weights_path(name)
     if not path.exists():
-        raise FileNotFoundError(f'No weights at {path}. Shipped weights are made by `minidiff train {path.stem}`; '
+        raise FileNotFoundError(f'No weights at {path}. Shipped weights are made by `minidiff '
+                                f'train {path.stem}`; '
                                 f'pass a path to a .pt file to load your own.')
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise RuntimeError(f'{path} is not a readable weights file ({type(e).__name__}: {e})') from e
-    if not isinstance(obj, dict) or 'state_dict' not in obj: raise RuntimeError(f'{path} is not a minidiff weights file (no state_dict)')
+    except Exception as e: raise RuntimeError(f'{path} is not a readable weights file '
+                                              f'({type(e).__name__}: {e})') from e
+    if not isinstance(obj, dict) or 'state_dict' not in obj:
+        raise RuntimeError(f'{path} is not a minidiff weights file (no state_dict)')
     if model_cls is None: return obj
     names = {f.name for f in fields(config_cls)}
     cfg = config_cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in obj.get('config', {}).items() if k in names})
     model = model_cls(cfg)
     try: model.load_state_dict(obj['state_dict'])
     except RuntimeError as e:
-        raise RuntimeError(f'{path} does not match {model_cls.__name__}: {str(e).splitlines()[0]} ...') from None
+        raise RuntimeError(f'{path} does not match {model_cls.__name__}: {str(e).splitlines()[0]} '
+                           '...') from None
     model.meta = obj.get('meta', {})
     return model.to(device or default_device()).eval()
 
@@ -466,5 +479,6 @@ def measured(
         how = 'measured now'
     else: how = 'stored'
     e = store[key]
-    if verbose: print(f"{key}: {how} ({path}, {e['date']}, {e['seconds']:.0f} s on {e['device']}, {e['cpu']})")
+    if verbose: print(f"{key}: {how} ({path}, {e['date']}, {e['seconds']:.0f} s on {e['device']}, "
+                      f"{e['cpu']})")
     return e['figures']

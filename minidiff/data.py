@@ -19,7 +19,9 @@ def digits_to_float(
     pm1:bool=True, # Scale to [-1, 1] (else [0, 1])
 )->torch.Tensor:
     "uint8 digits `[N,28,28]` as float32 `[N,1,28,28]` in [-1, 1] (or [0, 1])."
-    if x.dtype != torch.uint8 or x.ndim != 3: raise ValueError(f'Expected uint8 digits of shape [N,28,28]; got {x.dtype} {tuple(x.shape)}')
+    if x.dtype != torch.uint8 or x.ndim != 3:
+        raise ValueError(f'Expected uint8 digits of shape [N,28,28]; got {x.dtype} '
+                         f'{tuple(x.shape)}')
     x = x[:, None].float() / 255
     return to_pm1(x) if pm1 else x
 
@@ -47,19 +49,22 @@ def training_digits(
     x, y = load_mnist(cache_dir=cache_dir, verbose=False)[:2]
     return digits_to_float(x, pm1), y.long()
 
-# %% ../nbs/01_data.ipynb #22f20d5d
+# %% ../nbs/01_data.ipynb #839a1818
 def random_digits(
     n:int|None=None, # How many (None: all of them, in MNIST's order)
     seed:int=0, # The same seed draws the same digits
     split:str='test', # 'test' (10,000 digits) or 'train' (60,000)
 )->tuple:
-    "`n` digits of MNIST's `split` drawn at random, as floats [n,1,28,28] in [-1, 1], and their labels [n] (long)."
-    if split not in ('train', 'test'): raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    """`n` digits of MNIST's `split` drawn at random, as floats [n,1,28,28] in [-1, 1], and their
+    labels [n] (long)."""
+    if split not in ('train', 'test'):
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
     x_train, y_train, x_test, y_test = load_mnist(verbose=False)
     x, y = (x_train, y_train) if split == 'train' else (x_test, y_test)
     if n is not None:
         if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(x):
-            raise ValueError(f'n must be an integer in [1, {len(x)}] for the {split} digits; got {n!r}')
+            raise ValueError(f'n must be an integer in [1, {len(x)}] for the {split} digits; got '
+                             f'{n!r}')
         keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
         x, y = x[keep], y[keep]
     return digits_to_float(x), y.long()

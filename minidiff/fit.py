@@ -34,10 +34,13 @@ def total_steps(cfg:FitConfig, n:int)->int:
     """How many steps `fit` takes on `n` training items: `ceil(epochs * (n // bs))`, capped at
     `max_steps`."""
     if not (isinstance(cfg.epochs, (int, float)) and math.isfinite(cfg.epochs) and cfg.epochs > 0):
-        raise ValueError(f'epochs must be a positive number of passes over the data (fractions allowed, e.g. 0.5); got {cfg.epochs!r}')
-    if cfg.max_steps is not None and cfg.max_steps < 1: raise ValueError(f'max_steps must be a positive integer or None; got {cfg.max_steps!r}')
+        raise ValueError('epochs must be a positive number of passes over the data (fractions '
+                         f'allowed, e.g. 0.5); got {cfg.epochs!r}')
+    if cfg.max_steps is not None and cfg.max_steps < 1:
+        raise ValueError(f'max_steps must be a positive integer or None; got {cfg.max_steps!r}')
     check_int(cfg.bs, 'bs')
-    if n < cfg.bs: raise ValueError(f'the batch size ({cfg.bs}) is larger than the training data ({n} items)')
+    if n < cfg.bs:
+        raise ValueError(f'the batch size ({cfg.bs}) is larger than the training data ({n} items)')
     steps = math.ceil(cfg.epochs*(n // cfg.bs))
     return steps if cfg.max_steps is None else min(steps, cfg.max_steps)
 
@@ -85,7 +88,9 @@ def init_dist(device=None)->torch.device:
 
 def shard(idx:torch.Tensor, rank:int, world:int)->torch.Tensor:
     "This process's share of a global batch of indices: the `rank`-th of `world` equal slices."
-    if len(idx) % world: raise ValueError(f'the batch size ({len(idx)}) must divide evenly between {world} processes')
+    if len(idx) % world:
+        raise ValueError(f'the batch size ({len(idx)}) must divide evenly between {world} '
+                         'processes')
     n = len(idx)//world
     return idx[rank*n:(rank + 1)*n]
 
@@ -132,23 +137,31 @@ def load_checkpoint(path, name:str|None=None)->dict:
     """Read a checkpoint written by `fit`; a missing, truncated or foreign file, or one from another
     recipe, is a clear error."""
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'no checkpoint to resume from at {path} (fit writes one every few minutes while it trains)')
+    if not path.exists():
+        raise FileNotFoundError(f'no checkpoint to resume from at {path} (fit writes one every few '
+                                'minutes while it trains)')
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise RuntimeError(f'{path} is not a complete checkpoint (truncated or damaged?): {type(e).__name__}: {str(e)[:200]}') from e
+        raise RuntimeError(f'{path} is not a complete checkpoint (truncated or damaged?): '
+                           f'{type(e).__name__}: {str(e)[:200]}') from e
     if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT:
         what = f"format {ck.get('format')!r}" if isinstance(ck, dict) and 'format' in ck else 'not one written by minidiff.fit'
-        raise RuntimeError(f'{path} is not a minidiff training checkpoint ({what}); expected format {CKPT_FORMAT!r}')
+        raise RuntimeError(f'{path} is not a minidiff training checkpoint ({what}); expected '
+                           f'format {CKPT_FORMAT!r}')
     if name is not None and ck.get('name') != name:
-        raise RuntimeError(f"{path} is a checkpoint of {ck.get('name')!r}, not of {name!r}: resume it with that recipe, or start afresh")
+        raise RuntimeError(f"{path} is a checkpoint of {ck.get('name')!r}, not of {name!r}: resume "
+                           "it with that recipe, or start afresh")
     return ck
 
 def _check_same(what:str, have:dict, want:dict):
     "Refuse a state dict whose names or shapes differ from the model's, before anything is loaded."
     if have.keys() != want.keys():
-        raise RuntimeError(f"the checkpoint's {what} has other parts than this model: missing {sorted(want.keys() - have.keys())[:3]}, unexpected {sorted(have.keys() - want.keys())[:3]}")
+        raise RuntimeError(f"the checkpoint's {what} has other parts than this model: missing "
+                           f"{sorted(want.keys() - have.keys())[:3]}, unexpected "
+                           f"{sorted(have.keys() - want.keys())[:3]}")
     bad = [k for k in want if tuple(have[k].shape) != tuple(want[k].shape)]
-    if bad: raise RuntimeError(f"the checkpoint's {what} has other shapes than this model at {bad[:3]}")
+    if bad:
+        raise RuntimeError(f"the checkpoint's {what} has other shapes than this model at {bad[:3]}")
 
 # %% ../nbs/02a_fit.ipynb #6b376af4
 class _WithLoss(nn.Module):
@@ -185,9 +198,13 @@ def fit(
     rank, world = dist_info()
     data = tuple(torch.as_tensor(d) for d in (data if isinstance(data, (tuple, list)) else (data,)))
     n = len(data[0])
-    if any(len(d) != n for d in data): raise ValueError(f'the training tensors must have the same length; got {[len(d) for d in data]}')
+    if any(len(d) != n for d in data):
+        raise ValueError('the training tensors must have the same length; got '
+                         f'{[len(d) for d in data]}')
     total = total_steps(cfg, n)
-    if cfg.bs % world: raise ValueError(f'the batch size ({cfg.bs}) must divide evenly between the {world} processes: try {cfg.bs - cfg.bs % world or world}')
+    if cfg.bs % world:
+        raise ValueError(f'the batch size ({cfg.bs}) must divide evenly between the {world} '
+                         f'processes: try {cfg.bs - cfg.bs % world or world}')
     device = init_dist(device)
     model = model.to(device).train()
     ema = EMA(model, cfg.ema) if cfg.ema else None
@@ -201,7 +218,8 @@ def fit(
     if resume:
         ck = load_checkpoint(ckpt, name)
         if ck['total'] != total or ck['world_size'] != world:
-            raise RuntimeError(f"{ckpt} was made for {ck['total']} steps by {ck['world_size']} process(es); this run would take {total} steps "
+            raise RuntimeError(f"{ckpt} was made for {ck['total']} steps by {ck['world_size']} "
+                               f"process(es); this run would take {total} steps "
                                f"by {world}: resume with the same --epochs and --nproc")
         _check_same('model', ck['model'], model.state_dict())
         if ema: _check_same('EMA', ck['ema']['model'], ema.model.state_dict())

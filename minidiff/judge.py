@@ -133,8 +133,10 @@ def fid(
     x:torch.Tensor, # Images [N,1,28,28] in [-1, 1]; N of at least a few hundred
 )->float:
     "FID of the images `x` against MNIST's 10,000 test digits, on the judge's features."
-    if len(x) < 2: raise ValueError(f'FID needs at least 2 images (2,000 is the course default); got {len(x)}')
-    if judge.ref_cov.abs().sum() == 0: raise ValueError('This judge has no reference statistics: call set_reference first')
+    if len(x) < 2:
+        raise ValueError(f'FID needs at least 2 images (2,000 is the course default); got {len(x)}')
+    if judge.ref_cov.abs().sum() == 0:
+        raise ValueError('This judge has no reference statistics: call set_reference first')
     mu, cov = feature_stats(judge_features(judge, x))
     return frechet_distance(mu, cov, judge.ref_mu, judge.ref_cov)
 

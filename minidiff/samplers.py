@@ -6,12 +6,13 @@
 from __future__ import annotations
 import copy, math, time
 import torch
-from .core import default_device, progress, set_seed, use_bf16
+from .core import default_device, progress, set_seed, use_bf16, image_slider, from_pm1
 from .noise import NoiseSchedule, make_schedule, schedule_for
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'check_n_steps', 'timesteps', 'sample_ddim', 'sample_ddpm', 'karras_sigmas', 'sigma_to_t', 't_to_sigma',
-           'eps_denoiser', 'sample_euler', 'sample_heun', 'sample_dpmpp_2m', 'model_evals', 'generate', 'steps_slider']
+__all__ = ['SAMPLERS', 'check_n_steps', 'timesteps', 'karras_sigmas', 'timestep_sigmas', 'sigma_to_t', 't_to_sigma', 'Denoiser',
+           'check_sigmas', 'init_noise', 'sample_ddim', 'sample_ddpm', 'sample_euler', 'sample_heun', 'sample_dpmpp_2m',
+           'model_evals', 'default_sigmas', 'generate', 'steps_slider']
 
 # %% ../nbs/06_samplers.ipynb #64c5f1dd
 def check_n_steps(steps, T:int)->int:
@@ -25,57 +26,6 @@ def timesteps(T:int, steps:int)->torch.Tensor:
     check_n_steps(steps, T)
     return (torch.arange(T, 0, -T/steps).round() - 1).long()
 
-# %% ../nbs/06_samplers.ipynb #b5b05e4e
-@torch.no_grad()
-def sample_ddim(
-    model, # Noise predictor: model(x, t, **extra_args) -> predicted noise
-    x:torch.Tensor, # Starting noise [N,C,H,W] (standard normal)
-    sched:NoiseSchedule, # The schedule the model was trained with
-    steps:int=20, # Model evaluations
-    extra_args:dict|None=None, # Keyword arguments for the model (labels, ...)
-    callback=None, # Called as callback(dict(i=, t=, sigma=, x=, x0=)) after each step
-    disable:bool|None=None, # Hide the progress bar (default: shown except under tests)
-    eta:float=0., # Fresh noise at each step: 0 deterministic DDIM, 1 DDPM
-    clip:float|None=1., # Clip the clean-digit estimate to [-clip, clip] (None: never)
-    generator:torch.Generator|None=None, # Random generator for the fresh noise
-)->torch.Tensor:
-    "DDIM sampling (Song et al. 2021, eq. 12); `eta=1` is DDPM's ancestral sampler (Ho et al. 2020, Algorithm 2)."
-    if not (isinstance(eta, (int, float)) and 0 <= eta <= 1): raise ValueError(f'eta must be in [0, 1]; got {eta!r}')
-    extra_args = extra_args or {}
-    ts = timesteps(sched.T, steps).tolist()
-    ab = sched.alpha_bar.tolist()   # Python floats (double precision): no float64 tensor goes to a GPU
-    for i in progress(range(len(ts)), desc='sampling', disable=disable):
-        t, s = ts[i], (ts[i+1] if i+1 < len(ts) else -1)
-        ab_t, ab_s = ab[t], (ab[s] if s >= 0 else 1.)
-        eps = model(x, torch.full((len(x),), t, device=x.device), **extra_args).float()
-        x0 = (x - math.sqrt(1 - ab_t)*eps) / math.sqrt(ab_t)
-        if clip is not None: x0 = x0.clamp(-clip, clip)
-        eps = (x - math.sqrt(ab_t)*x0) / math.sqrt(1 - ab_t)   # the noise consistent with the (clipped) estimate
-        sigma = eta * math.sqrt((1 - ab_s)/(1 - ab_t)) * math.sqrt(1 - ab_t/ab_s)
-        x = math.sqrt(ab_s)*x0 + math.sqrt(max(0., 1 - ab_s - sigma**2))*eps
-        if eta > 0 and s >= 0: x = x + sigma*torch.randn(x.shape, device=x.device, generator=generator)
-        x = x.float()
-        if callback is not None: callback(dict(i=i, t=t, sigma=sched.sigmas[t].item(), x=x, x0=x0))
-    return x
-
-@torch.no_grad()
-def sample_ddpm(
-    model, # Noise predictor: model(x, t, **extra_args) -> predicted noise
-    x:torch.Tensor, # Starting noise [N,C,H,W] (standard normal)
-    sched:NoiseSchedule, # The schedule the model was trained with
-    steps:int=1000, # Model evaluations (the schedule's `T` is the original sampler)
-    extra_args:dict|None=None, # Keyword arguments for the model
-    callback=None, # Called as callback(dict(i=, t=, sigma=, x=, x0=)) after each step
-    disable:bool|None=None, # Hide the progress bar
-    clip:float|None=1., # Clip the clean-digit estimate to [-clip, clip] (None: never)
-    generator:torch.Generator|None=None, # Random generator for the fresh noise
-)->torch.Tensor:
-    "DDPM's ancestral sampler (Ho et al. 2020, Algorithm 2): DDIM with `eta=1`; `steps=T` is the original."
-    return sample_ddim(model, x, sched, steps, extra_args, callback, disable, eta=1., clip=clip, generator=generator)
-
-# %% ../nbs/06_samplers.ipynb #d9b83183
-SAMPLERS = {'ddim': sample_ddim, 'ddpm': sample_ddpm}  # grows below: every sampler in the notebook joins it
-
 # %% ../nbs/06_samplers.ipynb #2a8612b5
 def karras_sigmas(
     steps:int, # Number of steps N: N noise levels, then 0
@@ -83,26 +33,51 @@ def karras_sigmas(
     sigma_max:float, # The highest, where sampling starts
     rho:float=7., # Spacing: 1 is even in sigma, larger crowds the low levels
 )->torch.Tensor:
-    "The noise levels [steps+1] of Karras et al. 2022, eq. 5, from `sigma_max` down to `sigma_min`, then 0 (float64)."
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f'steps must be a positive integer; got {steps!r}')
-    if not 0 < sigma_min <= sigma_max: raise ValueError(f'Need 0 < sigma_min <= sigma_max; got {sigma_min!r}, {sigma_max!r}')
+    """Noise levels [steps+1] of Karras et al. 2022, eq. 5, from `sigma_max` to `sigma_min`, then 0
+    (float64)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f'steps must be a positive integer; got {steps!r}')
+    if not 0 < sigma_min <= sigma_max:
+        raise ValueError(f'Need 0 < sigma_min <= sigma_max; got {sigma_min!r}, {sigma_max!r}')
     if not rho > 0: raise ValueError(f'rho must be positive; got {rho!r}')
     ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
     lo, hi = sigma_min**(1/rho), sigma_max**(1/rho)
     return torch.cat([(hi + ramp*(lo - hi))**rho, torch.zeros(1, dtype=torch.float64)])
 
+# %% ../nbs/06_samplers.ipynb #2496b923
+def timestep_sigmas(
+    sched:NoiseSchedule, # The schedule the model was trained with
+    steps:int, # Number of steps N: N of the schedule's levels, then 0
+    sigma_max:float|None=None, # Start at the largest level not above this (None: at the top, step T-1)
+)->torch.Tensor:
+    """The schedule's noise levels [steps+1] at `steps` trailing timesteps, then 0 (float64): DDIM's
+    steps."""
+    sig = sched.sigmas.double()                                        # [T], increasing with t
+    T = sched.T
+    if sigma_max is not None:
+        lo = sig[0].item()
+        if isinstance(sigma_max, bool) or not isinstance(sigma_max, (int, float)) or not lo <= sigma_max:
+            msg = f'sigma_max must be a number of at least {lo:.4g} for this schedule, or None'
+            raise ValueError(f'{msg}; got {sigma_max!r}')
+        # the steps at or below sigma_max
+        T = int((sig <= sigma_max).sum())
+    return torch.cat([sig[timesteps(T, steps)], sig.new_zeros(1)])
+
 # %% ../nbs/06_samplers.ipynb #45068828
 def _log_sigmas(sched:NoiseSchedule)->torch.Tensor:
     "log sigma_t for every step [T], checked to increase with t."
     ls = sched.sigmas.double().log()
-    if not (ls.diff() > 0).all(): raise ValueError('The schedule\'s noise levels must increase with t to convert between sigma and t')
+    if not (ls.diff() > 0).all():
+        raise ValueError("The schedule's noise levels must increase with t to convert between "
+                         "sigma and t")
     return ls
 
 def sigma_to_t(
     sigma, # Noise levels: a float or a tensor of any shape
     sched:NoiseSchedule, # The schedule that defines sigma_t for integer t
 )->torch.Tensor:
-    "The fractional step with noise level `sigma`, interpolating log sigma between steps (clamped to [0, T-1])."
+    """The fractional step at noise level `sigma`: log sigma interpolated between steps (in [0,
+    T-1])."""
     ls = _log_sigmas(sched)
     s = torch.as_tensor(sigma, dtype=torch.float64)
     x = s.clamp(min=1e-10).log().reshape(-1)
@@ -122,125 +97,246 @@ def t_to_sigma(
     return ((1 - w)*ls[lo] + w*ls[lo + 1]).exp()
 
 # %% ../nbs/06_samplers.ipynb #7a3196da
-def eps_denoiser(
-    model, # Noise predictor: model(x, t, **extra_args) -> predicted noise, t a float tensor [N]
-    sched:NoiseSchedule, # The schedule it was trained with
-    clip:float|None=None, # Clip the estimate to [-clip, clip] (None: never)
-):
-    "Wrap a noise predictor as a denoiser `D(x, sigma, **extra_args)` on scaled inputs x = x0 + sigma*noise (Karras et al. 2022, Table 1)."
-    if clip is not None and not clip > 0: raise ValueError(f'clip must be positive or None; got {clip!r}')
-    _log_sigmas(sched)   # fail now, not mid-sampling, on a schedule whose noise levels do not increase
-    def denoise(x:torch.Tensor, sigma:float, **extra_args)->torch.Tensor:   # x: (N, C, H, W), sigma > 0
-        t = torch.full((len(x),), sigma_to_t(sigma, sched).item(), device=x.device)
-        c = math.sqrt(sigma**2 + 1)
-        x_in = x / c                                                      # what the model sees: the usual scale
-        eps = model(x_in, t, **extra_args).to(x.dtype)                    # (N, C, H, W)
-        x0 = sigma*(x_in - eps) + x_in/(c + sigma)    # = c*x_in - sigma*eps, without subtracting two large numbers
-        return x0 if clip is None else x0.clamp(-clip, clip)
-    return denoise
+class Denoiser(torch.nn.Module):
+    """A noise predictor as a denoiser D(x, sigma) of x = x0 + sigma*noise (Karras et al. 2022,
+    Table 1)."""
+    def __init__(self,
+        model, # Noise predictor: model(x, t, **extra_args) -> predicted noise, t a float tensor [N]
+        sched:NoiseSchedule, # The schedule it was trained with
+        clip:float|None=None, # Clip the clean estimate to [-clip, clip] (None: never; 1 for pixels)
+    ):
+        super().__init__()
+        if clip is not None and not clip > 0:
+            raise ValueError(f'clip must be positive or None; got {clip!r}')
+        # fail now, not mid-sampling, on a schedule whose levels do not increase
+        _log_sigmas(sched)
+        self.model, self.sched, self.clip = model, sched, clip
 
-# %% ../nbs/06_samplers.ipynb #513aa0d5
-def _karras_start(model, x:torch.Tensor, sched:NoiseSchedule, steps:int, sigma_max:float|None, clip:float|None):
-    "Karras noise levels as floats, the denoiser, and the starting noise scaled to sigma_max."
-    check_n_steps(steps, sched.T)
-    lo, hi = sched.sigmas[0].item(), sched.sigmas[-1].item()
-    sigma_max = hi if sigma_max is None else sigma_max
-    if isinstance(sigma_max, bool) or not isinstance(sigma_max, (int, float)) or not lo < sigma_max <= hi:
-        raise ValueError(f'sigma_max must be in ({lo:.4g}, {hi:.7g}] for this schedule, or None; got {sigma_max!r}')
-    sigmas = karras_sigmas(steps, lo, float(sigma_max)).tolist()
-    return sigmas, eps_denoiser(model, sched, clip), x * math.sqrt(sigmas[0]**2 + 1)
+    def sigma_to_t(self, sigma:float)->float:
+        "The model's (fractional) step at noise level `sigma`."
+        return sigma_to_t(sigma, self.sched).item()
+
+    def forward(self,
+        x:torch.Tensor, # Scaled noisy images [N,C,H,W]: x0 + sigma*noise
+        sigma:float, # Their noise level, > 0
+        **extra_args, # Passed to the model (labels, ...)
+    )->torch.Tensor:
+        """The clean estimate [N,C,H,W]: x - sigma*eps(x/sqrt(sigma^2+1), t(sigma)), clipped if
+        asked."""
+        sigma = float(sigma)
+        t = torch.full((len(x),), self.sigma_to_t(sigma), device=x.device)
+        c = math.sqrt(sigma**2 + 1)
+        x_in = x / c                                         # what the model sees: the usual scale
+        eps = self.model(x_in, t, **extra_args).to(x.dtype)  # (N, C, H, W)
+        # = c*x_in - sigma*eps, with no large difference
+        x0 = sigma*(x_in - eps) + x_in/(c + sigma)
+        return x0 if self.clip is None else x0.clamp(-self.clip, self.clip)
+
+# %% ../nbs/06_samplers.ipynb #0230bdaa
+def check_sigmas(
+    sigmas, # Noise levels: a 1-D tensor or a list of numbers
+)->list:
+    """Noise levels for a sampler, checked (two or more, finite, non-negative, falling), as Python
+    floats."""
+    what = 'sigmas must be a 1-D tensor or list of noise levels falling to the end (e.g. [80., ..., 0.])'
+    if isinstance(sigmas, torch.Tensor):
+        if sigmas.ndim != 1 or sigmas.dtype == torch.bool or sigmas.is_complex():
+            raise ValueError(f'{what}; got a {sigmas.dtype} tensor of shape {tuple(sigmas.shape)}')
+        s = sigmas.detach().cpu().double().tolist()
+    elif isinstance(sigmas, (list, tuple)):
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in sigmas):
+            raise ValueError(f'{what}; got {sigmas!r}')
+        s = [float(v) for v in sigmas]
+    else: raise ValueError(f'{what}; got {type(sigmas).__name__}')
+    if len(s) < 2:
+        raise ValueError('sigmas must hold at least two noise levels, a start and an end; got '
+                         f'{len(s)}')
+    if not all(math.isfinite(v) for v in s): raise ValueError(f'sigmas must be finite; got {s!r}')
+    if min(s) < 0: raise ValueError(f'sigmas must be non-negative; got {min(s)!r}')
+    i = next((i for i in range(len(s) - 1) if not s[i+1] < s[i]), None)
+    if i is not None:
+        raise ValueError(f'sigmas must fall strictly; got sigmas[{i}]={s[i]!r}, '
+                         f'sigmas[{i+1}]={s[i+1]!r}')
+    return s
+
+def init_noise(
+    noise:torch.Tensor, # Standard normal noise [N,C,H,W]
+    sigmas, # The noise levels the sampler will visit
+)->torch.Tensor:
+    """Pure noise at sigmas[0]: noise*sqrt(sigma^2+1) = noise/sqrt(alpha_bar) (diffusers'
+    `init_noise_sigma`)."""
+    return noise * math.sqrt(check_sigmas(sigmas)[0]**2 + 1)
+
+def _report(callback, model, i:int, s:float, s_next:float, x:torch.Tensor, x0:torch.Tensor):
+    "Call `callback` with the one dict every sampler reports after step `i`."
+    if callback is None: return
+    # the step: known to a `Denoiser`
+    t = model.sigma_to_t(s) if hasattr(model, 'sigma_to_t') else None
+    callback(dict(i=i, t=t, sigma=s, sigma_next=s_next, x=x, x0=x0))
+
+def _fresh_noise(x:torch.Tensor, generator:torch.Generator|None)->torch.Tensor:
+    """Standard normal noise like `x`, drawn where `generator` lives (CPU: the same numbers on any
+    device)."""
+    dev = x.device if generator is None else generator.device
+    return torch.randn(x.shape, device=dev, generator=generator).to(x.device)
+
+# %% ../nbs/06_samplers.ipynb #b5b05e4e
+@torch.no_grad()
+def sample_ddim(
+    model, # Denoiser: model(x, sigma, **extra_args) -> clean estimate, e.g. a `Denoiser`
+    x:torch.Tensor, # Starting noise [N,C,H,W] at the scale of sigmas[0] (see `init_noise`)
+    sigmas, # Noise levels to visit, falling (see `check_sigmas`); usually `timestep_sigmas`, ending at 0
+    extra_args:dict|None=None, # Keyword arguments for the model (labels, ...)
+    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step
+    disable:bool|None=None, # Hide the progress bar (default: shown except under tests)
+    generator:torch.Generator|None=None, # Random generator for the fresh noise
+    eta:float=0., # Fresh noise at each step: 0 deterministic DDIM, 1 DDPM
+)->torch.Tensor:
+    """DDIM (Song et al. 2021, eq. 12) on noise levels; `eta=1` is DDPM's sampler (Ho et al. 2020,
+    Alg. 2)."""
+    if isinstance(eta, bool) or not (isinstance(eta, (int, float)) and 0 <= eta <= 1):
+        raise ValueError(f'eta must be in [0, 1]; got {eta!r}')
+    sigmas, extra_args = check_sigmas(sigmas), extra_args or {}
+    for i in progress(range(len(sigmas) - 1), desc='sampling', disable=disable):
+        s, s_next = sigmas[i], sigmas[i+1]
+        x0 = model(x, s, **extra_args)                       # (N, C, H, W)
+        up = eta * s_next * math.sqrt(1 - (s_next/s)**2)     # fresh noise: DDIM's sigma/sqrt(alpha_bar)
+        # the level the deterministic part reaches
+        down = math.sqrt(max(0., s_next**2 - up**2))
+        x = (down/s)*x + (1 - down/s)*x0                     # = x0 + down*(x - x0)/s
+        if up > 0: x = x + up*_fresh_noise(x, generator)
+        _report(callback, model, i, s, s_next, x, x0)
+    return x
 
 @torch.no_grad()
-def sample_euler(
-    model, # Noise predictor: model(x, t, **extra_args) -> predicted noise, t fractional steps [N]
-    x:torch.Tensor, # Starting noise [N,C,H,W] (standard normal; scaled to sigma_max here)
-    sched:NoiseSchedule, # The schedule the model was trained with
-    steps:int=20, # Steps, one model evaluation each
+def sample_ddpm(
+    model, # Denoiser: model(x, sigma, **extra_args) -> clean estimate
+    x:torch.Tensor, # Starting noise [N,C,H,W] at the scale of sigmas[0]
+    sigmas, # Noise levels to visit; `timestep_sigmas(sched, sched.T)` is the original sampler
     extra_args:dict|None=None, # Keyword arguments for the model
-    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step; x is scaled
+    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step
     disable:bool|None=None, # Hide the progress bar
-    sigma_max:float|None=80., # The noise level to start from (None: the schedule's last, about 20,000)
-    clip:float|None=1., # Clip the clean-digit estimate to [-clip, clip] (None: never)
-    generator:torch.Generator|None=None, # Unused (no fresh noise); kept for the shared signature
+    generator:torch.Generator|None=None, # Random generator for the fresh noise
 )->torch.Tensor:
-    "Euler's method on the probability-flow ODE over Karras noise levels (Karras et al. 2022, Algorithm 2 with S_churn=0, first order)."
-    sigmas, D, x = _karras_start(model, x, sched, steps, sigma_max, clip)
-    for i in progress(range(steps), desc='sampling', disable=disable):
+    """DDPM's ancestral sampler (Ho et al. 2020, Algorithm 2): DDIM with `eta=1`; all T steps: the
+    original."""
+    return sample_ddim(model, x, sigmas, extra_args, callback, disable, generator, eta=1.)
+
+# %% ../nbs/06_samplers.ipynb #d9b83183
+SAMPLERS = {'ddim': sample_ddim, 'ddpm': sample_ddpm}  # grows below: every sampler here joins it
+
+# %% ../nbs/06_samplers.ipynb #513aa0d5
+@torch.no_grad()
+def sample_euler(
+    model, # Denoiser: model(x, sigma, **extra_args) -> clean estimate, e.g. a `Denoiser`
+    x:torch.Tensor, # Starting noise [N,C,H,W] at the scale of sigmas[0] (see `init_noise`)
+    sigmas, # Noise levels to visit, falling (see `check_sigmas`); usually `karras_sigmas`, ending at 0
+    extra_args:dict|None=None, # Keyword arguments for the model
+    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step
+    disable:bool|None=None, # Hide the progress bar
+    generator:torch.Generator|None=None, # Unused (no fresh noise)
+)->torch.Tensor:
+    """Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 2 with S_churn=0,
+    1st order)."""
+    sigmas, extra_args = check_sigmas(sigmas), extra_args or {}
+    for i in progress(range(len(sigmas) - 1), desc='sampling', disable=disable):
         s, s_next = sigmas[i], sigmas[i+1]
-        x0 = D(x, s, **(extra_args or {}))
-        x = x + (s_next - s)*(x - x0)/s                     # (N, C, H, W), now at noise level s_next
-        if callback is not None: callback(dict(i=i, t=sigma_to_t(s, sched).item(), sigma=s, sigma_next=s_next, x=x, x0=x0))
+        x0 = model(x, s, **extra_args)
+        # (N, C, H, W), now at noise level s_next
+        x = x + (s_next - s)*(x - x0)/s
+        _report(callback, model, i, s, s_next, x, x0)
     return x
 
 # %% ../nbs/06_samplers.ipynb #0f957714
 @torch.no_grad()
 def sample_heun(
-    model, # Noise predictor: model(x, t, **extra_args) -> predicted noise, t fractional steps [N]
-    x:torch.Tensor, # Starting noise [N,C,H,W] (standard normal; scaled to sigma_max here)
-    sched:NoiseSchedule, # The schedule the model was trained with
-    steps:int=10, # Noise-level intervals: 2*steps-1 model evaluations
+    model, # Denoiser: model(x, sigma, **extra_args) -> clean estimate, e.g. a `Denoiser`
+    x:torch.Tensor, # Starting noise [N,C,H,W] at the scale of sigmas[0] (see `init_noise`)
+    sigmas, # Noise levels to visit, falling; ending at 0, N levels cost 2N-3 model evaluations
     extra_args:dict|None=None, # Keyword arguments for the model
-    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step; x is scaled
+    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step
     disable:bool|None=None, # Hide the progress bar
-    sigma_max:float|None=80., # The noise level to start from (None: the schedule's last, about 20,000)
-    clip:float|None=1., # Clip the clean-digit estimate to [-clip, clip] (None: never)
-    generator:torch.Generator|None=None, # Unused (no fresh noise); kept for the shared signature
+    generator:torch.Generator|None=None, # Unused (no fresh noise)
 )->torch.Tensor:
-    "Heun's second-order method on the probability-flow ODE (Karras et al. 2022, Algorithm 1); 2*steps-1 model evaluations."
-    sigmas, D, x = _karras_start(model, x, sched, steps, sigma_max, clip)
-    for i in progress(range(steps), desc='sampling', disable=disable):
+    "Heun's second-order method on the probability-flow ODE (Karras et al. 2022, Algorithm 1)."
+    sigmas, extra_args = check_sigmas(sigmas), extra_args or {}
+    for i in progress(range(len(sigmas) - 1), desc='sampling', disable=disable):
         s, s_next = sigmas[i], sigmas[i+1]
-        x0 = D(x, s, **(extra_args or {}))
+        x0 = model(x, s, **extra_args)
         d = (x - x0)/s                                      # slope dx/dsigma at s
         x_trial = x + (s_next - s)*d                        # the Euler step
         if s_next > 0:
-            d_next = (x_trial - D(x_trial, s_next, **(extra_args or {})))/s_next   # slope where it lands
+            # slope where it lands
+            d_next = (x_trial - model(x_trial, s_next, **extra_args))/s_next
             x = x + (s_next - s)*(d + d_next)/2
         else: x = x_trial
-        if callback is not None: callback(dict(i=i, t=sigma_to_t(s, sched).item(), sigma=s, sigma_next=s_next, x=x, x0=x0))
+        _report(callback, model, i, s, s_next, x, x0)
     return x
 
 # %% ../nbs/06_samplers.ipynb #b1bcf588
 @torch.no_grad()
 def sample_dpmpp_2m(
-    model, # Noise predictor: model(x, t, **extra_args) -> predicted noise, t fractional steps [N]
-    x:torch.Tensor, # Starting noise [N,C,H,W] (standard normal; scaled to sigma_max here)
-    sched:NoiseSchedule, # The schedule the model was trained with
-    steps:int=20, # Steps, one model evaluation each
+    model, # Denoiser: model(x, sigma, **extra_args) -> clean estimate, e.g. a `Denoiser`
+    x:torch.Tensor, # Starting noise [N,C,H,W] at the scale of sigmas[0] (see `init_noise`)
+    sigmas, # Noise levels to visit, falling (see `check_sigmas`); usually `karras_sigmas`, ending at 0
     extra_args:dict|None=None, # Keyword arguments for the model
-    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step; x is scaled
+    callback=None, # Called as callback(dict(i=, t=, sigma=, sigma_next=, x=, x0=)) after each step
     disable:bool|None=None, # Hide the progress bar
-    sigma_max:float|None=80., # The noise level to start from (None: the schedule's last, about 20,000)
-    clip:float|None=1., # Clip the clean-digit estimate to [-clip, clip] (None: never)
-    generator:torch.Generator|None=None, # Unused (no fresh noise); kept for the shared signature
+    generator:torch.Generator|None=None, # Unused (no fresh noise)
 )->torch.Tensor:
-    "DPM-Solver++(2M) on Karras noise levels (Lu et al. 2022, Algorithm 2): multistep, second order, in data prediction."
-    sigmas, D, x = _karras_start(model, x, sched, steps, sigma_max, clip)
+    "DPM-Solver++(2M) (Lu et al. 2022, Algorithm 2): multistep, second order, in data prediction."
+    sigmas, extra_args = check_sigmas(sigmas), extra_args or {}
     x0_prev = None
-    for i in progress(range(steps), desc='sampling', disable=disable):
+    for i in progress(range(len(sigmas) - 1), desc='sampling', disable=disable):
         s, s_next = sigmas[i], sigmas[i+1]
-        x0 = D(x, s, **(extra_args or {}))
+        x0 = model(x, s, **extra_args)
         if x0_prev is None or s_next == 0: d = x0           # first order: the DDIM step
         else:
             r = math.log(sigmas[i-1]/s) / math.log(s/s_next)  # h_{i-1} / h_i
             d = (1 + 1/(2*r))*x0 - (1/(2*r))*x0_prev
-        x = (s_next/s)*x + (1 - s_next/s)*d                  # (N, C, H, W), now at noise level s_next
+        # (N, C, H, W), now at noise level s_next
+        x = (s_next/s)*x + (1 - s_next/s)*d
         x0_prev = x0
-        if callback is not None: callback(dict(i=i, t=sigma_to_t(s, sched).item(), sigma=s, sigma_next=s_next, x=x, x0=x0))
+        _report(callback, model, i, s, s_next, x, x0)
     return x
 
 # %% ../nbs/06_samplers.ipynb #50ee9127
 SAMPLERS.update(euler=sample_euler, heun=sample_heun, dpmpp_2m=sample_dpmpp_2m)
 
+def _sampler_name(sampler)->str:
+    "The name in `SAMPLERS` of `sampler`, a name or one of the sampler functions."
+    for name, fn in SAMPLERS.items():
+        if sampler == name or sampler is fn: return name
+    raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
+
 def model_evals(
     sampler, # A name in `SAMPLERS`, or one of the sampler functions
-    steps:int, # The `steps` passed to it
+    steps:int, # Its steps: the noise levels it visits, not counting the final 0
 )->int:
-    "Model evaluations (NFE) that `sampler` makes in `steps` steps: 2*steps-1 for Heun, `steps` for the others."
-    fn = SAMPLERS.get(sampler) if isinstance(sampler, str) else sampler
-    if fn not in SAMPLERS.values(): raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f'steps must be a positive integer; got {steps!r}')
-    return 2*steps - 1 if fn is sample_heun else steps
+    """Model evaluations (NFE) that `sampler` makes in `steps` steps: 2*steps-1 for Heun, else
+    `steps`."""
+    name = _sampler_name(sampler)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f'steps must be a positive integer; got {steps!r}')
+    return 2*steps - 1 if name == 'heun' else steps
+
+def default_sigmas(
+    sampler, # A name in `SAMPLERS`, or one of the sampler functions
+    sched:NoiseSchedule, # The schedule the model was trained with
+    steps:int, # Steps: the noise levels visited before the final 0
+    sigma_max:float|None=None, # Start lower, for image-to-image (None: the sampler's usual start)
+)->torch.Tensor:
+    """The noise levels [steps+1] `sampler` uses: trailing timesteps for ddim, ddpm; else Karras
+    from 80."""
+    name = _sampler_name(sampler)
+    check_n_steps(steps, sched.T)
+    if name in ('ddim', 'ddpm'): return timestep_sigmas(sched, steps, sigma_max)
+    lo, hi = sched.sigmas[0].item(), sched.sigmas[-1].item()
+    sigma_max = min(80., hi) if sigma_max is None else sigma_max   # Karras et al. 2022, Table 1
+    if isinstance(sigma_max, bool) or not isinstance(sigma_max, (int, float)) or not lo < sigma_max <= hi:
+        msg = f'sigma_max must be in ({lo:.4g}, {hi:.7g}] for this schedule, or None'
+        raise ValueError(f'{msg}; got {sigma_max!r}')
+    return karras_sigmas(steps, lo, float(sigma_max))
 
 # %% ../nbs/06_samplers.ipynb #0e439128
 @torch.no_grad()
@@ -249,30 +345,45 @@ def generate(
     n:int=16, # How many digits
     steps:int=20, # Sampler steps per digit (model evaluations: `model_evals(sampler, steps)`)
     sampler:str='ddim', # One of `SAMPLERS`
-    sched:NoiseSchedule|None=None, # Its schedule (default: the one in the model's config, `schedule_for(model)`)
+    sched:NoiseSchedule|None=None, # Its schedule (default: the one in its config, `schedule_for(model)`)
     seed:int|None=0, # Seed for the starting noise and any fresh noise (None: not seeded)
     bs:int=250, # Digits per batch
     callback=None, # Passed to the sampler
     disable:bool|None=None, # Hide progress bars
     bf16:bool|None=None, # Run the model under bf16 autocast (default: where it is fast, see `use_bf16`)
-    **kwargs, # Passed to the sampler (extra_args, clip; eta for ddim; sigma_max for euler, heun, dpmpp_2m)
+    generator:torch.Generator|None=None, # Draw all the noise from this generator instead of seeding one
+    **kwargs, # clip (for `Denoiser`, default 1), sigma_max (`default_sigmas`); the rest to the sampler
 )->torch.Tensor:
-    "`n` samples [n,C,size,size] from pure noise: digits in [-1, 1], or latents for a latent model."
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f'n must be a positive integer; got {n!r}')
-    if sampler not in SAMPLERS: raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
+    "`n` samples [n,C,size,size] from pure noise: digits in [-1, 1], or (unclamped) latents."
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f'n must be a positive integer; got {n!r}')
+    if sampler not in SAMPLERS:
+        raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
     sched = sched or schedule_for(model)
-    check_n_steps(steps, sched.T)
+    # [steps+1], float64, CPU
+    sigmas = default_sigmas(sampler, sched, steps, kwargs.pop('sigma_max', None))
+    clip = kwargs.pop('clip', 1.)
     dev = next(model.parameters()).device
-    g = torch.Generator(dev).manual_seed(seed) if seed is not None else None
+    g = generator
+    # CPU: alike on any device
+    if g is None and seed is not None: g = torch.Generator().manual_seed(seed)
     model.eval()
     bf16 = use_bf16(dev, bf16)
-    if bf16: model = copy.deepcopy(model).to(torch.bfloat16)  # cast the weights once, not at every call under autocast
+    # cast the weights once, not at every call
+    if bf16: model = copy.deepcopy(model).to(torch.bfloat16)
+    D, cfg = Denoiser(model, sched, clip), model.cfg
     out = []
     for i in range(0, n, bs):
-        x = torch.randn(min(bs, n-i), model.cfg.in_ch, model.cfg.size, model.cfg.size, device=dev, generator=g)
-        with torch.autocast(dev.type, torch.bfloat16, enabled=bf16):  # the model in bf16; the samplers' own arithmetic stays fp32
-            out.append(SAMPLERS[sampler](model, x, sched, steps, callback=callback, disable=disable, generator=g, **kwargs).cpu())
-    return torch.cat(out).clamp(-1, 1)
+        shape = (min(bs, n-i), cfg.in_ch, cfg.size, cfg.size)
+        noise = torch.randn(shape, generator=g, device=g.device if g is not None else 'cpu').to(dev)
+        # (b, C, size, size) at sigmas[0]
+        x = init_noise(noise, sigmas)
+        # the model in bf16, the sampler in fp32
+        with torch.autocast(dev.type, torch.bfloat16, enabled=bf16):
+            x = SAMPLERS[sampler](D, x, sigmas, callback=callback, disable=disable, generator=g, **kwargs)
+        out.append(x.cpu())
+    x = torch.cat(out)
+    return x.clamp(-1, 1) if cfg.in_ch == 1 else x   # pixels to the pixel range; latents have none
 
 # %% ../nbs/06_samplers.ipynb #fa7e2468
 def steps_slider(
@@ -282,9 +393,9 @@ def steps_slider(
     sched:NoiseSchedule|None=None, # Its schedule (default: the one in the model's config)
     max_steps:int=50, # The slider's range is [1, max_steps]
 ):
-    "A widget: a slider over the number of steps and a choice of sampler redraw `n` digits from the same noise."
-    import ipywidgets as W
-    from minidiff.core import image_slider, from_pm1
+    """A widget: a slider over the number of steps and a choice of sampler redraw `n` digits from
+    the same noise."""
+    import ipywidgets as W   # here: only notebooks show widgets
     def draw(steps, sampler):
         x = generate(model, n, steps, sampler, sched, seed=seed, disable=True)
         return from_pm1(x), f'{sampler}: {steps} steps, {model_evals(sampler, steps)} model evaluations'

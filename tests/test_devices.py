@@ -10,7 +10,7 @@ import minidiff.core as core
 from minidiff.core import check_device, default_device, use_bf16, precision_setting, precision_report, available_devices
 from minidiff.noise import make_schedule, add_noise
 from minidiff.denoiser import UNet, UNetConfig
-from minidiff.samplers import SAMPLERS
+from minidiff.samplers import SAMPLERS, Denoiser, default_sigmas, init_noise
 from minidiff.judge import Judge, JudgeConfig, frechet_distance
 
 class NoFloat64OffCPU(TorchFunctionMode):
@@ -36,9 +36,10 @@ def test_guard_catches_a_float64_move():
 def test_sampling_keeps_float64_on_the_cpu(sampler):
     "Schedules are float64 on the CPU; every sampler runs a model on another device without moving them there."
     sched, model = make_schedule(), UNet(UNetConfig(chs=(8, 16), emb_dim=16)).to('meta')
-    x = torch.randn(2, 1, 28, 28, device='meta')
+    x, sigmas = torch.randn(2, 1, 28, 28, device='meta'), default_sigmas(sampler, sched, 3)   # sigmas: float64 on the CPU
     with NoFloat64OffCPU():
-        out = SAMPLERS[sampler](model, x, sched, 3, disable=True)
+        out = SAMPLERS[sampler](Denoiser(model, sched, clip=1.), init_noise(x, sigmas), sigmas, disable=True,
+                                generator=torch.Generator().manual_seed(0))   # a CPU generator: its noise is moved
     assert out.device.type == 'meta' and out.dtype == torch.float32 and out.shape == x.shape
 
 def test_noising_keeps_float64_on_the_cpu():

@@ -1,6 +1,7 @@
 """Our samplers against Hugging Face diffusers' schedulers: the same noise predictor, the same starting noise, the same images.
 
-diffusers is a test-only dependency (`pip install diffusers`); without it these tests are skipped. Each diffusers scheduler
+diffusers is a test-only dependency (`pip install diffusers`); without it the comparisons are skipped (the checks of
+the samplers' inputs and callback at the end need no diffusers). Each diffusers scheduler
 is configured to our conventions (the table at the end of nbs/06_samplers.ipynb) and driven the way its pipelines drive
 it: scale the input, call the model, `step`. Beyond the schedulers' arguments we set four things, each for a reason:
 
@@ -15,18 +16,28 @@ it: scale the input, call the model, `step`. Beyond the schedulers' arguments we
   Euler and Heun schedulers compute internally; no private function of diffusers is called).
 - `set_begin_index(0)`: from the top of the schedule those truncated timesteps repeat (998, 998, 998, ...), and a
   scheduler that finds its place by looking its first timestep up takes the second match and silently skips a step.
+- The starting point of DDIM and DDPM: ours start from the noise scaled to sigma_999 = 20,000 (`init_noise`), which the
+  denoiser divides back for the model; in float32 that round trip moves the noise by about one unit in the last place,
+  and the first clean estimate multiplies it by sigma (one such change of the starting noise moves the shipped model's
+  DDIM digits by 7e-4). diffusers' DDIM and DDPM start from that same point, `init_noise(x)/sqrt(sigma**2 + 1)`, so
+  that the comparison measures the samplers, not the rounding of the change of scale.
 """
+import math
 import numpy as np
 import pytest, torch
 from torch import nn
 
-diffusers = pytest.importorskip('diffusers')
-from diffusers import (DDIMScheduler, DDPMScheduler, EulerDiscreteScheduler, HeunDiscreteScheduler,
-                       DPMSolverMultistepScheduler)
+try:
+    import diffusers
+    from diffusers import (DDIMScheduler, DDPMScheduler, EulerDiscreteScheduler, HeunDiscreteScheduler,
+                           DPMSolverMultistepScheduler)
+except ImportError: diffusers = None
+needs_diffusers = pytest.mark.skipif(diffusers is None, reason='needs diffusers (pip install diffusers)')
 from minidiff.core import weights_path
 from minidiff.noise import make_schedule
 from minidiff.denoiser import UNet, UNetConfig, load_denoiser
-from minidiff.samplers import SAMPLERS, karras_sigmas, sigma_to_t, t_to_sigma, model_evals
+from minidiff.samplers import (SAMPLERS, Denoiser, check_sigmas, default_sigmas, generate, init_noise, karras_sigmas,
+                               model_evals, sigma_to_t, t_to_sigma, timestep_sigmas)
 
 SCHED = make_schedule('cosine', 1000)
 COMMON = dict(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2', prediction_type='epsilon')
@@ -38,7 +49,8 @@ CLIP_DPM = dict(thresholding=True, sample_max_value=1.0)   # dynamic threshold s
 def with_sigma_max(sch, sigma_max=80.):
     sch.register_to_config(sigma_max=sigma_max); return sch
 
-# Each diffusers scheduler, as configured to match one of our samplers with the keyword arguments beside it.
+# Each diffusers scheduler, as configured to match one of our samplers with the options beside it: the denoiser's `clip`
+# (default 1) and `top`, to start at the schedule's top instead of the sampler's default start.
 # 'leading' spacing: with sigma_max set, it gives the same Karras sigmas as 'linspace' (sigma_min is sigma_0 in both) and
 # an init_noise_sigma of sqrt(sigma_max**2 + 1), our starting scale ('linspace' uses sigma_max, 0.006% less at 80).
 SCHEDULERS = {
@@ -53,9 +65,9 @@ SCHEDULERS = {
                                                           timestep_spacing='leading')), {}),
     'dpmpp_2m': (lambda: with_sigma_max(DPMSolverMultistepScheduler(**DPMPP, **CLIP_DPM, solver_order=2)), {}),
     # from the top of the schedule, unclipped: the schedulers' plain Karras settings
-    'euler_full': (lambda: EulerDiscreteScheduler(**KARRAS), dict(sigma_max=None, clip=None)),
-    'heun_full': (lambda: HeunDiscreteScheduler(**KARRAS), dict(sigma_max=None, clip=None)),
-    'dpmpp_2m_full': (lambda: DPMSolverMultistepScheduler(**DPMPP, solver_order=2), dict(sigma_max=None, clip=None)),
+    'euler_full': (lambda: EulerDiscreteScheduler(**KARRAS), dict(top=True, clip=None)),
+    'heun_full': (lambda: HeunDiscreteScheduler(**KARRAS), dict(top=True, clip=None)),
+    'dpmpp_2m_full': (lambda: DPMSolverMultistepScheduler(**DPMPP, solver_order=2), dict(top=True, clip=None)),
 }
 OURS = {'euler_as_dpm1': 'euler', 'euler_full': 'euler', 'heun_full': 'heun', 'dpmpp_2m_full': 'dpmpp_2m'}
 
@@ -120,24 +132,39 @@ def run_diffusers(key, model, x, steps, eta=0., seed=None, exact_schedule=True):
         else: x = sch.step(eps, t, x).prev_sample
     return x
 
+def our_sigmas(key, steps):
+    "The noise levels our sampler for `key` visits: its default ones, or Karras levels from the schedule's top."
+    if SCHEDULERS[key][1].get('top'): return karras_sigmas(steps, SCHED.sigmas[0].item(), SCHED.sigmas[-1].item())
+    return default_sigmas(OURS.get(key, key), SCHED, steps)
+
 @torch.no_grad()
 def run_ours(key, model, x, steps, eta=None, seed=None):
     g = torch.Generator().manual_seed(seed) if seed is not None else None
-    kw = dict(SCHEDULERS[key][1], **({} if eta is None else dict(eta=eta)))
-    return SAMPLERS[OURS.get(key, key)](model, x.clone(), SCHED, steps, disable=True, generator=g, **kw)
+    sigmas, D = our_sigmas(key, steps), Denoiser(model, SCHED, clip=SCHEDULERS[key][1].get('clip', 1.))
+    kw = {} if eta is None else dict(eta=eta)
+    return SAMPLERS[OURS.get(key, key)](D, init_noise(x, sigmas), sigmas, disable=True, generator=g, **kw)
+
+def their_start(key, x, steps):
+    """The starting noise for diffusers: `x`, except for DDIM and DDPM (see the module docstring), which get the noise
+    our sampler starts from, scaled back to theirs exactly as our denoiser scales it for the model."""
+    if key not in ('ddim', 'ddpm'): return x
+    sigmas = our_sigmas(key, steps)
+    return init_noise(x, sigmas) / math.sqrt(sigmas[0].item()**2 + 1)
 
 def max_diff(model, key, steps, eta=None, exact_schedule=True):
     x = start_noise()
     seed = 123 if key == 'ddpm' or (eta or 0) > 0 else None
     a = run_ours(key, model, x, steps, eta, seed)
-    b = run_diffusers(key, model, x, steps, eta or 0., seed, exact_schedule)
+    b = run_diffusers(key, model, their_start(key, x, steps), steps, eta or 0., seed, exact_schedule)
     assert a.shape == b.shape == x.shape and torch.isfinite(a).all()
     assert a.abs().max() > 0.5   # a real sample, not all zeros
     return (a - b).abs().max().item()
 
+@needs_diffusers
 def test_schedules_agree():
     assert (make_scheduler('ddim', 10, exact_schedule=False).alphas_cumprod.double() - SCHED.alpha_bar).abs().max() < 1e-6
 
+@needs_diffusers
 @pytest.mark.parametrize('steps', [2, 10, 25])
 def test_karras_sigmas_and_timesteps_agree(steps):
     def levels(key, exact_schedule=True):
@@ -161,11 +188,13 @@ CASES = [('ddim', 10, 0.), ('ddim', 20, 0.), ('ddim', 10, 0.5), ('ddim', 10, 1.)
 FULL = [('euler_full', 10, None), ('heun_full', 10, None), ('dpmpp_2m_full', 10, None)]
 ids = lambda cases: [f'{k}-{s}' + ('' if e is None else f'-eta{e}') for k, s, e in cases]
 
+@needs_diffusers
 @pytest.mark.parametrize('key,steps,eta', CASES, ids=ids(CASES))
 def test_same_images_as_diffusers(model, key, steps, eta):
     d = max_diff(model, key, steps, eta)
     assert d < 1e-4, f'{key} at {steps} steps: max abs difference {d:.2e}'
 
+@needs_diffusers
 @pytest.mark.parametrize('key,steps,eta', FULL, ids=ids(FULL))
 def test_from_the_top_of_the_schedule(key, steps, eta):
     """Starting at sigma = 20,000 without clipping: the schedulers' plain Karras settings (random model only: the shipped
@@ -173,6 +202,7 @@ def test_from_the_top_of_the_schedule(key, steps, eta):
     d = max_diff(RandomDenoiser(), key, steps, eta)
     assert d < 1e-4, f'{key} at {steps} steps: max abs difference {d:.2e}'
 
+@needs_diffusers
 @pytest.mark.parametrize('key,steps,eta', CASES, ids=ids(CASES))
 def test_stock_schedule(model, key, steps, eta):
     """The unmodified float32 schedule: its sigmas are off by up to 2.6e-4 (relative), so the noise-level samplers ask
@@ -185,3 +215,104 @@ def test_stochastic_samplers_do_depend_on_the_noise(model):
     "The DDPM comparison is not vacuous: another seed gives other images."
     x = start_noise()
     assert (run_ours('ddpm', model, x, 10, seed=1) - run_ours('ddpm', model, x, 10, seed=2)).abs().max() > 0.1
+
+@needs_diffusers
+@pytest.mark.parametrize('steps', [10, 20, 50])
+def test_timestep_sigmas_are_the_ddim_steps(steps):
+    "DDIM's and DDPM's default noise levels are the schedule's at diffusers' trailing timesteps, then 0."
+    sigmas = default_sigmas('ddim', SCHED, steps)
+    torch.testing.assert_close(sigma_to_t(sigmas[:-1], SCHED), make_scheduler('ddim', steps).timesteps.double(), rtol=0, atol=1e-6)
+    assert sigmas[-1] == 0 and torch.equal(default_sigmas('ddpm', SCHED, steps), sigmas)
+
+# ---- The samplers' inputs and callback (no diffusers needed)
+
+BAD_SIGMAS = [([], 'at least two noise levels'), ([80.], 'at least two noise levels'), (torch.tensor([]), 'at least two'),
+              ([1., 2., 0.], 'sigmas must fall strictly'), ([5., 5., 0.], 'sigmas must fall strictly'),
+              ([3., -1.], 'sigmas must be non-negative'), (torch.tensor([2., 1., -0.5]), 'non-negative'),
+              ([float('nan'), 0.], 'sigmas must be finite'), ([float('inf'), 1., 0.], 'sigmas must be finite'),
+              (80., 'sigmas must be a 1-D tensor or list'), ('80, 0', 'sigmas must be a 1-D tensor or list'),
+              (None, 'sigmas must be a 1-D tensor or list'), (torch.ones(2, 2), 'got a torch.float32 tensor of shape (2, 2)'),
+              ([True, False], 'sigmas must be a 1-D tensor or list'), (['80', 0.], 'sigmas must be a 1-D tensor or list'),
+              (torch.tensor(80.), 'shape ()'), (np.array([80., 0.]), 'got ndarray')]
+
+@pytest.mark.parametrize('sampler', sorted(SAMPLERS))
+@pytest.mark.parametrize('bad,msg', BAD_SIGMAS, ids=[repr(b)[:30] for b, _ in BAD_SIGMAS])
+def test_bad_sigmas_are_refused(sampler, bad, msg):
+    with pytest.raises(ValueError) as e: SAMPLERS[sampler](Denoiser(lambda x, t: x, SCHED), torch.zeros(1, 1, 4, 4), bad)
+    assert msg in str(e.value)
+
+def test_check_sigmas_accepts():
+    assert check_sigmas([80, 1, 0]) == [80., 1., 0.] and check_sigmas((2., 1.)) == [2., 1.]
+    assert check_sigmas(torch.tensor([3., 0.5], dtype=torch.float64)) == [3., 0.5]
+    assert check_sigmas(karras_sigmas(5, 0.01, 80.)) == karras_sigmas(5, 0.01, 80.).tolist()
+
+@pytest.mark.parametrize('bad,msg', [(dict(sigma_max=1e6), 'sigma_max must be in'), (dict(sigma_max=0.), 'sigma_max must be in'),
+                                     (dict(sigma_max='80'), 'sigma_max must be in'), (dict(steps=0), 'steps must be an integer in [1, 1000]'),
+                                     (dict(steps=2.5), 'steps must be an integer'), (dict(sampler='rk4'), 'Unknown sampler'),
+                                     (dict(sampler='ddim', sigma_max=1e-4), 'sigma_max must be a number of at least'),
+                                     (dict(sampler='ddim', sigma_max=0.01, steps=20), 'steps must be an integer in [1, ')])
+def test_default_sigmas_refuses(bad, msg):
+    kw = dict(dict(sampler='euler', steps=10), **bad)
+    with pytest.raises(ValueError) as e: default_sigmas(kw.pop('sampler'), SCHED, kw.pop('steps'), **kw)
+    assert msg in str(e.value)
+
+def test_default_sigmas():
+    lo, hi = SCHED.sigmas[0].item(), SCHED.sigmas[-1].item()
+    for name in ('euler', 'heun', 'dpmpp_2m'):
+        assert torch.equal(default_sigmas(name, SCHED, 7), karras_sigmas(7, lo, 80.))
+        assert torch.equal(default_sigmas(SAMPLERS[name], SCHED, 7, sigma_max=3.), karras_sigmas(7, lo, 3.))
+        assert torch.equal(default_sigmas(name, SCHED, 7, sigma_max=hi), karras_sigmas(7, lo, hi))
+    part = timestep_sigmas(SCHED, 5, sigma_max=2.)          # DDIM part-way: the steps at or below sigma = 2
+    assert part[0] <= 2 < SCHED.sigmas[(SCHED.sigmas <= 2).sum()] and len(part) == 6 and part[-1] == 0
+    assert torch.equal(timestep_sigmas(SCHED, 1000)[:-1], SCHED.sigmas.flip(0))
+
+def test_denoiser_refuses_a_bad_clip_or_schedule():
+    for clip in (0, -1.):
+        with pytest.raises(ValueError, match='clip must be positive'): Denoiser(lambda x, t: x, SCHED, clip=clip)
+    from minidiff.noise import NoiseSchedule
+    flat = NoiseSchedule(torch.zeros(10, dtype=torch.float64))
+    with pytest.raises(ValueError, match='must increase with t'): Denoiser(lambda x, t: x, flat)
+
+def test_init_noise():
+    x = torch.randn(3, 1, 4, 4)
+    assert torch.equal(init_noise(x, [80., 0.]), x*math.sqrt(80.**2 + 1))
+    with pytest.raises(ValueError, match='sigmas must'): init_noise(x, [])
+
+@pytest.mark.parametrize('sampler', sorted(SAMPLERS))
+def test_one_callback_dict(sampler):
+    "Every sampler reports the same dict after every step, with the model's fractional step t."
+    seen, sigmas = [], default_sigmas(sampler, SCHED, 4)
+    D = Denoiser(RandomDenoiser(), SCHED, clip=1.)
+    x = SAMPLERS[sampler](D, init_noise(start_noise(2), sigmas), sigmas, callback=seen.append, disable=True,
+                          generator=torch.Generator().manual_seed(0))
+    assert [d['i'] for d in seen] == [0, 1, 2, 3] and all(set(d) == {'i', 't', 'sigma', 'sigma_next', 'x', 'x0'} for d in seen)
+    assert [d['sigma'] for d in seen] == sigmas[:-1].tolist() and [d['sigma_next'] for d in seen] == sigmas[1:].tolist()
+    assert all(isinstance(d['t'], float) and abs(d['t'] - sigma_to_t(d['sigma'], SCHED).item()) < 1e-12 for d in seen)
+    assert torch.equal(seen[-1]['x'], x) and seen[-1]['x0'].shape == x.shape
+
+@pytest.mark.parametrize('sampler', ['ddim', 'euler', 'heun'])   # not DDPM (fresh noise) nor DPM-Solver++ (a history)
+def test_stopping_part_way(sampler):
+    "Levels that stop above 0 give the images at that level; running the rest from there ends where one run ends."
+    lo = SCHED.sigmas[0].item()
+    s = karras_sigmas(6, lo, 80.) if sampler not in ('ddim', 'ddpm') else timestep_sigmas(SCHED, 6)
+    D, x = Denoiser(RandomDenoiser(), SCHED, clip=1.), init_noise(start_noise(2), s)
+    whole = SAMPLERS[sampler](D, x, s, disable=True)
+    half = SAMPLERS[sampler](D, SAMPLERS[sampler](D, x, s[:4], disable=True), s[3:], disable=True)
+    torch.testing.assert_close(half, whole, rtol=0, atol=1e-6)
+
+def test_ddpm_fresh_noise_comes_from_the_generator():
+    s, D = timestep_sigmas(SCHED, 5), Denoiser(RandomDenoiser(), SCHED, clip=1.)
+    run = lambda seed: SAMPLERS['ddpm'](D, init_noise(start_noise(2), s), s, disable=True, generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(run(1), run(1)) and not torch.equal(run(1), run(2))
+
+def test_generate_clamps_pixels_only():
+    "Pixels are clamped to [-1, 1]; latents (in_ch 4) are not: they have no such range."
+    for in_ch in (1, 4):
+        m = UNet(UNetConfig(in_ch=in_ch, size=7, chs=(8,), emb_dim=8))   # predicts no noise: returns its (large) input
+        x = generate(m, 2, 3, 'euler', seed=0, disable=True, clip=None)
+        assert x.shape == (2, in_ch, 7, 7) and (x.abs().max() <= 1) == (in_ch == 1)
+
+def test_generate_takes_a_generator():
+    m = RandomDenoiser().unet
+    a = generate(m, 3, 4, 'ddpm', seed=7, disable=True, bf16=False)
+    assert torch.equal(a, generate(m, 3, 4, 'ddpm', generator=torch.Generator().manual_seed(7), disable=True, bf16=False))
