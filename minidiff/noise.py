@@ -98,6 +98,7 @@ def noise_slider(
     x0:torch.Tensor, # Clean images [N,1,H,W] in [-1, 1]
     sched:NoiseSchedule, # The schedule to noise with
     seed:int=0, # Seed for the noise, drawn once
+    t:int=0, # The step the slider starts at
 ):
     """A widget: a slider over the step `t` redraws `x0` noised to `t`, with the surviving signal
     `alpha_bar[t]`."""
@@ -107,4 +108,5 @@ def noise_slider(
     def draw(t):
         xt, _ = add_noise(x0, t, sched, noise)
         return from_pm1(xt), f't = {t}, alpha_bar = {sched.alpha_bar[t].item():.3f}'
-    return image_slider(draw, t=W.IntSlider(0, min=0, max=sched.T-1, step=1, description='step t', continuous_update=True))
+    slider = W.IntSlider(check_int(t, 't', 0, sched.T - 1), min=0, max=sched.T-1, description='step t')
+    return image_slider(draw, t=slider)

@@ -177,7 +177,7 @@ def drive(page, base, token):
     caption, img, handle = out.locator('.minidiff-caption'), out.locator('img'), out.locator('.noUi-handle')
     readout = out.locator('.widget-readout')
     expect(out.locator('.widget-slider .widget-label')).to_have_text('step t', timeout=T)
-    expect(caption).to_have_text(caption_for(500), timeout=T)  # the cell sets the slider to 500 before showing it
+    expect(caption).to_have_text(caption_for(500), timeout=T)  # the cell starts the slider at 500
     expect(readout).to_have_text('500', timeout=T)
     def check_picture(t):
         shown, want = shown_pixels(img), expected_pixels(t)
