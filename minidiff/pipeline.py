@@ -129,13 +129,9 @@ class LatentDiffusionPipeline:
 
 # %% ../nbs/11_pipeline.ipynb #806266f2
 @patch
-def _check_image(self:LatentDiffusionPipeline, image, n:int, sampler:str)->torch.Tensor|None:
-    """The starting digits for image-to-image, checked: [1 or n,1,28,28] in [0, 1], with a sampler
-    that can start part-way."""
+def _check_image(self:LatentDiffusionPipeline, image, n:int)->torch.Tensor|None:
+    "The starting digits for image-to-image, checked: [1 or n,1,28,28] in [0, 1]."
     if image is None: return None
-    if sampler not in ('euler', 'heun', 'dpmpp_2m'):
-        raise ValueError(f'image-to-image needs a sampler that starts from a chosen noise level '
-                         f'(euler, heun, dpmpp_2m); got {sampler!r}')
     if isinstance(image, torch.Tensor) and image.ndim == 3: image = image[None]
     image = check_images(image, lo=0., hi=1., name='image')
     if len(image) not in (1, n):
@@ -151,8 +147,8 @@ def _start(self:LatentDiffusionPipeline, noise:torch.Tensor, image, strength:flo
     z0 = self.vae.encode(to_pm1(image.float())).expand(len(noise), -1, -1, -1)          # (n, 4, 7, 7)
     sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())       # where strength starts
     k = max(1, round(steps*strength))                                                   # fewer steps, as diffusers
-    sigmas = default_sigmas(sampler, self.sched, k, sigma_max=sigma)
-    return init_noise((z0 + sigma*noise)/math.sqrt(sigma**2 + 1), sigmas), sigmas      # z0 noised to sigma
+    sigmas = default_sigmas(sampler, self.sched, k, sigma_max=sigma)                   # any sampler starts there
+    return z0 + sigmas[0].item()*noise, sigmas                                          # z0 noised to sigmas[0]
 
 # %% ../nbs/11_pipeline.ipynb #d0a78afe
 def _generator(generator, seed)->torch.Generator|None:
@@ -213,7 +209,7 @@ def __call__(self:LatentDiffusionPipeline,
     bs = check_int(batch_size, 'batch_size')
     P = [p for p in prompts for _ in range(k)]
     N = [negs[0] if len(negs) == 1 else negs[i // k] for i in range(len(P))]
-    image = self._check_image(image, len(P), sampler)
+    image = self._check_image(image, len(P))
     g = _generator(generator, seed)
     shape = (len(P), *self.vae.latent_shape)
     # 784 bytes a digit
