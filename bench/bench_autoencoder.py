@@ -3,8 +3,10 @@ predictor's training throughput on its 4x7x7 latents against on 28x28 pixels, at
 Run: python bench/bench_autoencoder.py  (on an otherwise idle machine: other work on the CPU skews the speeds)"""
 import torch
 from minidiff.core import precision_report
-from minidiff.denoiser import UNetConfig, time_training_step
-from minidiff.autoencoder import load_autoencoder, reconstruction_report
+from minidiff.denoiser import UNetConfig
+from minidiff.lab import time_training_step
+from minidiff.autoencoder import load_autoencoder
+from minidiff.lab import reconstruction_report
 
 print(f'torch {torch.__version__}, {torch.get_num_threads()} threads;', precision_report('cpu'))
 for name in ('autoencoder', 'autoencoder_plain'):

@@ -4,7 +4,8 @@ import torch
 from minidiff.core import set_seed, precision_report
 from minidiff.data import load_mnist, digits_to_float
 from minidiff.noise import make_schedule
-from minidiff.denoiser import UNetConfig, load_denoiser, time_training_step, one_step_errors
+from minidiff.denoiser import UNetConfig, load_denoiser
+from minidiff.lab import time_training_step, one_step_errors
 
 print(f'torch {torch.__version__}, {torch.get_num_threads()} threads;', precision_report('cpu'))
 for bs in (128,):

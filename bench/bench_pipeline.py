@@ -9,7 +9,8 @@ import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfi
 from pathlib import Path
 import torch
 from minidiff.core import WEIGHTS_DIR, precision_report
-from minidiff.pipeline import LatentDiffusionPipeline, adherence_report, attribute_pairs, multi_attribute_check, time_pipeline
+from minidiff.pipeline import LatentDiffusionPipeline
+from minidiff.lab import adherence_report, attribute_pairs, multi_attribute_check, time_pipeline
 
 p = argparse.ArgumentParser()
 p.add_argument('--n', type=int, default=2000, help='prompts per measurement (default 2000)')

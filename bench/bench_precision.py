@@ -85,7 +85,8 @@ def quality(dev, n:int=2000, seeds=(0, 1))->list:
     from minidiff.evaluate import evaluate
     from minidiff.conditional import load_conditional, GUIDANCE
     from minidiff.judge import load_judge
-    from minidiff.pipeline import LatentDiffusionPipeline, adherence_report
+    from minidiff.pipeline import LatentDiffusionPipeline
+    from minidiff.lab import adherence_report
     judge, cond, rows = load_judge(device=dev), load_conditional(device=dev), []
     for bf16 in (False, True):
         pipe = LatentDiffusionPipeline.from_pretrained(device=dev, bf16=bf16)

@@ -12,7 +12,8 @@ import argparse, json, os, platform, random, subprocess, sys, tempfile
 from pathlib import Path
 import torch
 from minidiff.core import precision_report
-from minidiff.clip import load_clip, clip_report, Captioner, write_caption
+from minidiff.clip import load_clip, Captioner, write_caption
+from minidiff.lab import clip_report
 from minidiff.data import training_digits
 
 p = argparse.ArgumentParser()

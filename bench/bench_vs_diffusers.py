@@ -19,7 +19,8 @@ from torch import nn
 import torch.nn.functional as F
 from minidiff.core import set_seed, default_device
 from minidiff.data import get_dls
-from minidiff.denoiser import UNetConfig, DENOISER_FIT, train_denoiser, time_training_step
+from minidiff.denoiser import UNetConfig, DENOISER_FIT, train_denoiser
+from minidiff.lab import time_training_step
 from dataclasses import replace
 from minidiff.conditional import generate_digits
 from minidiff.judge import load_judge, fid, fid_floor, class_accuracy

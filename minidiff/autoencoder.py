@@ -4,20 +4,18 @@
 
 # %% ../nbs/08_autoencoder.ipynb #c80acade
 from __future__ import annotations
-import math, time
 from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights, batched
+from .core import check_images, set_seed, load_weights, batched
 from .data import training_digits, random_digits
 from .fit import FitConfig, fit
 from .denoiser import ResBlock
-from .judge import Judge, load_judge, fid, fid_floor, predict
 
 # %% auto #0
 __all__ = ['AE_FIT', 'AEConfig', 'Encoder', 'Decoder', 'Autoencoder', 'ae_loss', 'set_scale', 'train_autoencoder',
-           'load_autoencoder', 'reconstruct', 'reconstruction_report', 'interpolate', 'noisy_latents']
+           'load_autoencoder', 'reconstruct', 'noisy_latents']
 
 # %% ../nbs/08_autoencoder.ipynb #7c6a2400
 @dataclass
@@ -169,35 +167,6 @@ def load_autoencoder(name='autoencoder', device=None)->Autoencoder:
 def reconstruct(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->torch.Tensor:
     "Encode and decode digits [N,1,28,28] in [-1, 1], in batches."
     return batched(lambda b: ae.decode(ae.encode(b)), x, bs)
-
-def reconstruction_report(
-    ae:Autoencoder, # The autoencoder to measure
-    judge=None, # The judge (default: the shipped one)
-    n:int=2000, # Digits in each FID (at most `n_test`)
-    seed:int=0, # Seed for the random samples of test digits
-    n_test:int|None=None, # Test digits to reconstruct and judge: a random sample (default: all 10,000)
-)->dict:
-    """Test-set MSE, the judge's accuracy on originals and reconstructions, and FIDs at N=`n`, for
-    `ae`."""
-    judge = judge or load_judge(device=ae.scale.device)
-    x, y = random_digits(n_test, seed + 1)
-    if n_test is not None: n = min(n, n_test)
-    rec = reconstruct(ae, x)
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
-    acc = lambda im: (predict(judge, im) == y).float().mean().item()
-    return dict(test_mse=round(F.mse_loss(rec, x).item(), 5), numbers_per_digit=math.prod(ae.latent_shape),
-                accuracy_originals=round(acc(x), 4), accuracy_reconstructions=round(acc(rec), 4),
-                fid_reconstructions=round(fid(judge, rec[idx]), 2), fid_originals=round(fid(judge, x[idx]), 2),
-                floor=round(fid_floor(judge, n), 2))
-
-# %% ../nbs/08_autoencoder.ipynb #d08cf4f0
-@torch.no_grad()
-def interpolate(ae:Autoencoder, a:torch.Tensor, b:torch.Tensor, ws)->torch.Tensor:
-    """Decode `(1-w)*encode(a) + w*encode(b)` for each weight `w` in `ws`: digits [len(ws),1,28,28]
-    in [-1, 1]."""
-    za, zb = ae.encode(a.view(1, 1, 28, 28)), ae.encode(b.view(1, 1, 28, 28))
-    w = torch.as_tensor(ws, dtype=za.dtype, device=za.device).view(-1, 1, 1, 1)
-    return ae.decode((1 - w)*za + w*zb).cpu()
 
 # %% ../nbs/08_autoencoder.ipynb #77f6116e
 @torch.no_grad()

@@ -8,7 +8,8 @@ import argparse, json, os, sys, warnings
 from pathlib import Path
 import torch
 from . import recipes
-from .core import from_pm1, images_png, weights_path
+from .core import from_pm1, weights_path
+from .lab import images_png
 from .evaluate import GENERATORS, measure
 from .conditional import generate_digits, check_digits, check_guidance, GUIDANCE as DIGIT_GUIDANCE
 from .pipeline import LatentDiffusionPipeline, check_prompts, GUIDANCE as PROMPT_GUIDANCE

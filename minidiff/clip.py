@@ -4,22 +4,21 @@
 
 # %% ../nbs/09_clip.ipynb #849786ab
 from __future__ import annotations
-import math, random, re, string, time, warnings
+import math, random, re, string, warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, check_int, set_seed, load_weights, batched
-from .data import training_digits, random_digits
+from .core import check_images, check_int, set_seed, load_weights, batched
+from .data import training_digits
 from .fit import FitConfig, fit
 
 # %% auto #0
 __all__ = ['DIGIT_WORDS', 'ATTRS', 'OPPOSITE', 'FRAMES', 'NOUNS', 'WORDS', 'FILLERS', 'HELD_OUT_FRAMES', 'HELD_OUT_NOUNS',
-           'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'CLIP_FIT', 'PAIRS', 'digit_properties', 'grammar_words',
-           'split_words', 'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer',
-           'WordTokenizer', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer',
-           'train_clip', 'class_prompts', 'phrasings', 'zero_shot', 'search', 'load_clip', 'word_pairs',
-           'attribute_prompt', 'attribute_check', 'clip_report']
+           'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'CLIP_FIT', 'digit_properties', 'grammar_words', 'split_words',
+           'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer', 'WordTokenizer',
+           'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer', 'train_clip',
+           'class_prompts', 'phrasings', 'zero_shot', 'search', 'load_clip']
 
 # %% ../nbs/09_clip.ipynb #ed953409
 DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
@@ -392,50 +391,3 @@ def search(clip:Clip, prompt:str, x:torch.Tensor, k:int=10)->torch.Tensor:
 def load_clip(name='clip', device=None)->Clip:
     "The shipped text and image encoders (`minidiff train clip`), or a model saved at a path."
     return load_weights(name, Clip, ClipConfig, device)
-
-# %% ../nbs/09_clip.ipynb #94eee607
-# the property each pair of opposites moves
-PAIRS = dict(ink=('thick', 'thin'), area=('big', 'small'), slant=('right', 'left'))
-
-def word_pairs(held_out:bool=False)->list[tuple]:
-    """(property, word, opposite word) for every synonym pair of the training (or held-out) words:
-    ('ink', 'bold', 'skinny'), ..."""
-    words = HELD_OUT_WORDS if held_out else WORDS
-    return [(prop, a, b) for prop, (hi, lo) in PAIRS.items() for a, b in zip(words[hi], words[lo])]
-
-def attribute_prompt(words, d:str)->str:
-    """'a bold seven', 'a seven leaning left', 'a small bold seven leaning left': words before the
-    digit, phrases after it."""
-    words = [words] if isinstance(words, str) else list(words)
-    return fix_articles(' '.join(['a', *[w for w in words if ' ' not in w], d, *[w for w in words if ' ' in w]]))
-
-@torch.no_grad()
-def attribute_check(clip:Clip, x:torch.Tensor, k:int=10, held_out:bool=False, img:torch.Tensor|None=None)->dict:
-    """For every synonym pair and digit: do the top-`k` images of 'a bold D' have more ink than
-    those of 'a skinny D' (more area for 'big' than 'small', more slant for 'right' than 'left')?
-    The share of digits, per pair (`img`: the images' vectors, if already computed)."""
-    p, img = digit_properties(x), clip.encode_images(x) if img is None else img
-    top = lambda prompt: (img @ clip.encode_text(prompt)[0]).topk(k).indices.cpu()
-    return {f'{a}/{b}': sum(bool(p[prop][top(attribute_prompt(a, w))].mean() > p[prop][top(attribute_prompt(b, w))].mean()) for w in DIGIT_WORDS)/10
-            for prop, a, b in word_pairs(held_out)}
-
-# %% ../nbs/09_clip.ipynb #ce7efeb3
-def clip_report(
-    clip:Clip, # The encoders to measure
-    n_test:int|None=None, # Test digits to use: a random sample (default: all 10,000)
-    seed:int=0, # Seed for the sample and the phrasings
-    k:int=20, # Phrasings of each kind
-)->dict:
-    """Zero-shot test accuracy for `k` training-like and `k` held-out phrasings (mean and worst),
-    and `attribute_check` for the training and held-out words, on MNIST's test digits."""
-    x, y_te = random_digits(n_test, seed)
-    img = clip.encode_images(x)
-    acc = lambda tps, numerals=False: (zero_shot(clip, x, tps, numerals, img) == y_te).float().mean().item()
-    out = dict(zero_shot_the_number=round(acc(('the number {d}',)), 4), zero_shot_numerals=round(acc(('the number {d}',), True), 4))
-    for kind, held in (('training', False), ('held_out', True)):
-        accs = [acc((t,), numerals) for t in phrasings(k, held, seed) for numerals in (False, True)]
-        out[f'zero_shot_{kind}'], out[f'zero_shot_{kind}_worst'] = round(sum(accs)/len(accs), 4), round(min(accs), 4)
-        chk = attribute_check(clip, x, held_out=held, img=img)
-        worst = min(chk, key=chk.get)
-        out[f"attributes_{kind}"], out[f"attributes_{kind}_worst"] = round(sum(chk.values())/len(chk), 4), f"{worst} {chk[worst]:.1f}"
-    return out

@@ -4,10 +4,9 @@
 
 # %% ../nbs/07_conditional.ipynb #335dbfc3
 from __future__ import annotations
-import math
 from dataclasses import replace
 import torch
-from .core import check_images, check_number, load_weights
+from .core import check_number, load_weights
 from .denoiser import UNet, UNetConfig, DENOISER_FIT
 from .samplers import generate
 

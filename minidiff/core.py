@@ -4,7 +4,7 @@
 
 # %% ../nbs/95_core.ipynb #8a070443
 from __future__ import annotations
-import io, json, os, random, math, functools, multiprocessing, platform, warnings, time
+import os, random, math, functools, multiprocessing, platform, warnings, time
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import asdict, fields, is_dataclass
@@ -15,9 +15,9 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['DEVICE_KINDS', 'PRECISIONS', 'WEIGHTS_DIR', 'available_devices', 'check_device', 'default_device', 'in_test',
            'share_cores_under_test', 'bf16_speedup', 'cpu_bf16_native', 'bf16_is_fast', 'precision_setting', 'use_bf16',
-           'precision_report', 'progress', 'set_seed', 'to_pm1', 'from_pm1', 'show_image', 'show_images',
+           'precision_report', 'cpu_kind', 'progress', 'set_seed', 'to_pm1', 'from_pm1', 'show_image', 'show_images',
            'check_images', 'check_int', 'check_number', 'atomic_write', 'batched', 'weights_path', 'save_weights',
-           'load_weights', 'images_png', 'image_slider', 'measured']
+           'load_weights']
 
 # %% ../nbs/95_core.ipynb #1b9b5826
 # what MINIDIFF_DEVICE may name (cuda:N for one GPU of several)
@@ -166,6 +166,12 @@ def precision_report(device=None)->dict:
                 cpu_capability=torch.backends.cpu.get_cpu_capability(), mkldnn_bf16=_mkldnn_bf16(),
                 native_bf16=cpu_bf16_native(), setting=precision_setting(), precision='bf16' if use_bf16(device) else 'fp32',
                 torch=torch.__version__)
+
+def cpu_kind()->str:
+    """The machine in a few words, printed beside every time the course stores: cores, PyTorch's CPU
+    capability and whether bf16 is native."""
+    return (f'{os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}, '
+            f'{"native" if cpu_bf16_native() else "no native"} bf16, {torch.get_num_threads()} threads')
 
 # %% ../nbs/95_core.ipynb #4ccb262d
 def progress(it, total=None, desc=None, disable=None, **kwargs):
@@ -402,86 +408,3 @@ def load_weights(
                            '...') from None
     model.meta = obj.get('meta', {})
     return model.to(device or default_device()).eval()
-
-# %% ../nbs/95_core.ipynb #a5d4dc77
-def images_png(
-    ims:torch.Tensor, # [N,1,H,W] or [N,3,H,W] in [0, 1]
-    ncols:int|None=None, # Images per row (default: all in one row up to 8)
-    scale:int=4, # Pixel upscaling (nearest neighbour)
-    pad:int=2, # Gap between images, in pixels of the upscaled grid
-)->bytes:
-    "A PNG of images in a grid, upscaled: what an `ipywidgets.Image` shows."
-    # here: only pictures need PIL (torchvision's make_grid would tile, but importing torchvision costs a second)
-    from PIL import Image
-    ims = torch.as_tensor(ims).detach()
-    if ims.ndim == 3: ims = ims[None]
-    n = len(ims); ncols = ncols or (n if n <= 8 else math.ceil(math.sqrt(n)))
-    (c, h, w), nrows = ims.shape[1:], math.ceil(n/ncols)
-    h, w = h*scale, w*scale
-    # grey gaps between the images
-    grid = torch.full((c, pad + nrows*(h + pad), pad + ncols*(w + pad)), 128, dtype=torch.uint8)
-    for i, im in enumerate(ims):   # one image at a time: memory is the grid's bytes, however many images
-        r, q = divmod(i, ncols)
-        im = (im.float().cpu().clamp(0, 1)*255).round().byte().repeat_interleave(scale, -1).repeat_interleave(scale, -2)
-        grid[:, pad + r*(h + pad):pad + r*(h + pad) + h, pad + q*(w + pad):pad + q*(w + pad) + w] = im
-    buf = io.BytesIO()
-    Image.fromarray(grid[0].numpy() if c == 1 else grid.permute(1, 2, 0).numpy()).save(buf, format='PNG')
-    return buf.getvalue()
-
-# %% ../nbs/95_core.ipynb #5f63cd05
-def _slider_box():
-    import ipywidgets as W   # here: only notebooks show widgets, and the command line starts faster
-    class SliderBox(W.VBox):
-        """A VBox whose text form is a short note, not a repr of its PNG bytes (what a static render
-        shows)."""
-        def __repr__(self): return '(an image slider: run the notebook to move it)'
-    return SliderBox
-
-def _SliderBox(children): return _slider_box()(children)
-
-# %% ../nbs/95_core.ipynb #245c51c1
-def image_slider(
-    fn, # Called with the sliders' values as keywords; returns images [N,C,H,W] in [0, 1], or (images, caption)
-    ncols:int|None=None, # Images per row
-    scale:int=4, # Pixel upscaling
-    **sliders, # name=ipywidgets slider
-):
-    "A widget: sliders above a picture that `fn` redraws whenever a slider moves."
-    import ipywidgets as W   # here: only notebooks show widgets, and the command line starts faster
-    img, label = W.Image(format='png'), W.HTML()
-    def redraw(*_):
-        out = fn(**{k: s.value for k, s in sliders.items()})
-        ims, caption = out if isinstance(out, tuple) else (out, '')
-        img.value, label.value = images_png(ims, ncols, scale), f'<span class="minidiff-caption">{caption}</span>'
-    for s in sliders.values(): s.observe(redraw, names='value')
-    redraw()
-    box = _SliderBox([*sliders.values(), img, label])
-    # found by name, not by place
-    box.redraw, box.controls, box.image, box.caption = redraw, sliders, img, label
-    return box
-
-# %% ../nbs/95_core.ipynb #cf74afd1
-def measured(
-    path, # JSON file that keeps the figures (e.g. 'figures/judge.json', relative to the notebook)
-    key:str, # The entry in that file
-    compute, # Called with no arguments when measuring; returns JSON-able figures (dicts, lists, numbers, strings)
-    remeasure:bool=False, # True: compute and store even when figures are stored
-    verbose:bool=True, # Say where the figures come from
-):
-    """The figures `compute()` returns, stored under `key` in `path`: computed when `remeasure` or
-    missing, else read back."""
-    path = Path(path)
-    store = json.loads(path.read_text()) if path.exists() else {}
-    if remeasure or key not in store:
-        t0 = time.time(); figures = compute()
-        rep = precision_report()
-        store[key] = dict(figures=figures, seconds=round(time.time()-t0, 1), date=time.strftime('%Y-%m-%d'),
-                          cpu=f"{os.cpu_count()} cores, {rep['cpu_capability']}, native bf16 {rep['native_bf16']}",
-                          device=str(rep['device']), precision=rep['precision'])
-        with atomic_write(path, 'w') as f: f.write(json.dumps(store, indent=1, sort_keys=True) + '\n')
-        how = 'measured now'
-    else: how = 'stored'
-    e = store[key]
-    if verbose: print(f"{key}: {how} ({path}, {e['date']}, {e['seconds']:.0f} s on {e['device']}, "
-                      f"{e['cpu']})")
-    return e['figures']

@@ -4,20 +4,19 @@
 
 # %% ../nbs/03_denoiser.ipynb #92d7fa37
 from __future__ import annotations
-import math, time
+import math
 from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights, use_bf16, image_slider
+from .core import check_images, set_seed, load_weights
 from .data import training_digits
 from .fit import FitConfig, fit
-from .noise import NoiseSchedule, make_schedule, add_noise, check_steps, schedule_for
+from .noise import NoiseSchedule, make_schedule, add_noise, check_steps
 
 # %% auto #0
 __all__ = ['DENOISER_FIT', 'timestep_embedding', 'UNetConfig', 'ResBlock', 'UpTo', 'UNet', 'predict_noise', 'drop_labels',
-           'diffusion_loss', 'train_denoiser', 'time_training_step', 'load_denoiser', 'one_step_x0', 'denoise_views',
-           'denoise_slider', 'one_step_errors']
+           'diffusion_loss', 'train_denoiser', 'load_denoiser', 'one_step_x0']
 
 # %% ../nbs/03_denoiser.ipynb #8854042d
 def timestep_embedding(
@@ -186,25 +185,6 @@ def train_denoiser(
     loss = lambda m, b: diffusion_loss(m, b[0], sched, b[1] if cfg.n_classes else None, p_uncond)
     return fit(model, loss, data, fcfg, name=kwargs.pop('name', 'conditional' if cfg.n_classes else 'denoiser'), **kwargs)
 
-# %% ../nbs/03_denoiser.ipynb #4f6e2faf
-def time_training_step(cfg:UNetConfig=UNetConfig(), bs:int=128, bf16:bool|None=None, n:int=5, device=None)->float:
-    """Digits per second over `n` training steps of a fresh model (after one warm-up step), in the
-    precision `use_bf16` picks unless `bf16` says."""
-    device = torch.device(device or default_device())
-    bf16 = use_bf16(device, bf16)
-    model, sched = UNet(cfg).to(device), make_schedule()
-    opt = torch.optim.AdamW(model.parameters(), 1e-3)
-    x = torch.randn(bs, cfg.in_ch, cfg.size, cfg.size, device=device).clamp(-1, 1)
-    def step():
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): loss = diffusion_loss(model, x, sched)
-        opt.zero_grad(); loss.backward(); opt.step()
-    step()
-    if device.type == 'cuda': torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(n): step()
-    if device.type == 'cuda': torch.cuda.synchronize()
-    return n*bs/(time.perf_counter() - t0)
-
 # %% ../nbs/03_denoiser.ipynb #9c506114
 def load_denoiser(name='denoiser', device=None)->UNet:
     "The shipped noise predictor (or one saved by `minidiff train ... --out PATH`), in eval mode."
@@ -215,48 +195,3 @@ def one_step_x0(xt:torch.Tensor, eps:torch.Tensor, t, sched:NoiseSchedule)->torc
     "The clean digit implied by `xt` and the noise `eps` at step `t`: the closed form, inverted."
     ab = sched.alpha_bar[check_steps(t, len(xt), sched.T)].float().view(-1, 1, 1, 1).to(xt.device)
     return (xt - (1 - ab).sqrt()*eps) / ab.sqrt()
-
-def denoise_views(model:UNet, x0:torch.Tensor, t:int, sched:NoiseSchedule, noise:torch.Tensor)->torch.Tensor:
-    """For one digit [1,1,28,28]: noisy, true noise, predicted noise and one-step recovery, as a
-    batch [4,1,28,28] in [0,1]."""
-    xt, _ = add_noise(x0, t, sched, noise)
-    eps = predict_noise(model, xt, t, sched)
-    rec = one_step_x0(xt, eps, t, sched)
-    to01 = lambda a: ((a + 1)/2).clamp(0, 1)
-    # noise drawn at 1/3 scale to fit [0, 1]
-    return torch.cat([to01(xt), to01(noise/3), to01(eps/3), to01(rec)])
-
-# %% ../nbs/03_denoiser.ipynb #3380c782
-def denoise_slider(model:UNet, x0:torch.Tensor, sched:NoiseSchedule, seed:int=0):
-    """A widget: a slider over `t` shows noisy digit, true noise, predicted noise and the one-step
-    recovery."""
-    import ipywidgets as W   # here: only notebooks show widgets
-    check_images(x0[:1], name='x0')
-    noise = torch.randn(x0[:1].shape, generator=torch.Generator().manual_seed(seed))
-    def draw(t): return denoise_views(model, x0[:1], t, sched, noise), f't = {t}: noisy | true noise | predicted noise | recovered'
-    return image_slider(draw, scale=3, t=W.IntSlider(250, min=0, max=sched.T-1, description='step t'))
-
-# %% ../nbs/03_denoiser.ipynb #e462d8aa
-@torch.no_grad()
-def one_step_errors(
-    model:UNet, # A trained noise predictor
-    x0:torch.Tensor, # Clean digits [N,1,28,28] in [-1, 1]
-    sched:NoiseSchedule, # Its schedule
-    ts, # Steps to measure at
-    mean_digit:torch.Tensor|None=None, # The constant guess for x0 (default: the mean of `x0`)
-    seed:int=0,
-)->dict:
-    """MSE of the predicted noise and of the one-step recovered digit at each step in `ts`, beside
-    the best constant guesses."""
-    g = torch.Generator().manual_seed(seed)
-    mean_digit = x0.mean(0, keepdim=True) if mean_digit is None else mean_digit
-    rows = []
-    for t in ts:
-        noise = torch.randn(x0.shape, generator=g)
-        xt, _ = add_noise(x0, int(t), sched, noise)
-        eps = predict_noise(model, xt, int(t), sched)
-        rec = one_step_x0(xt, eps, int(t), sched).clamp(-1, 1)
-        rows.append(dict(t=int(t), alpha_bar=sched.alpha_bar[int(t)].item(), noise_mse=(eps - noise).pow(2).mean().item(),
-                         noise_mse_const=noise.pow(2).mean().item(), x0_mse=(rec - x0).pow(2).mean().item(),
-                         x0_mse_const=(mean_digit - x0).pow(2).mean().item()))
-    return rows

@@ -12,7 +12,8 @@ from .judge import load_judge, fid, fid_floor, class_accuracy
 from .samplers import generate
 from .conditional import generate_digits, check_guidance, GUIDANCE
 from .latent import TextUNet
-from .pipeline import LatentDiffusionPipeline, adherence_report, GUIDANCE as PROMPT_GUIDANCE
+from .pipeline import LatentDiffusionPipeline, GUIDANCE as PROMPT_GUIDANCE
+from .lab import adherence_report
 from . import recipes
 
 # %% auto #0

@@ -4,12 +4,12 @@
 
 # %% ../nbs/04_judge.ipynb #88671298
 from __future__ import annotations
-import math, time
+import math
 from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, check_images, set_seed, load_weights, batched
+from .core import check_images, set_seed, load_weights, batched
 from .data import load_mnist, digits_to_float, training_digits, random_digits
 from .fit import FitConfig, fit
 

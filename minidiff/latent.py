@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 import torch.nn.functional as F
-from .core import default_device, set_seed, load_weights, batched
+from .core import set_seed, load_weights, batched
 from .data import training_digits
-from .noise import make_schedule, schedule_for
+from .noise import make_schedule
 from .denoiser import UNet, UNetConfig, ResBlock, diffusion_loss
 from .fit import FitConfig, fit, init_dist
 from .autoencoder import Autoencoder, load_autoencoder

@@ -7,11 +7,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import torch
-from .core import check_images, check_int, image_slider, from_pm1
+from .core import check_int
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'NoiseSchedule', 'linear_schedule', 'cosine_schedule', 'make_schedule', 'schedule_for', 'check_steps',
-           'add_noise', 'noise_slider']
+           'add_noise']
 
 # %% ../nbs/02_noise.ipynb #572fea0b
 @dataclass
@@ -92,21 +92,3 @@ def add_noise(
     # float64 cast on the CPU: MPS has no float64
     ab = sched.alpha_bar[t.cpu()].to(x0.dtype).to(x0.device).view(-1, 1, 1, 1)
     return ab.sqrt()*x0 + (1 - ab).sqrt()*noise, noise
-
-# %% ../nbs/02_noise.ipynb #a2ff0c83
-def noise_slider(
-    x0:torch.Tensor, # Clean images [N,1,H,W] in [-1, 1]
-    sched:NoiseSchedule, # The schedule to noise with
-    seed:int=0, # Seed for the noise, drawn once
-    t:int=0, # The step the slider starts at
-):
-    """A widget: a slider over the step `t` redraws `x0` noised to `t`, with the surviving signal
-    `alpha_bar[t]`."""
-    import ipywidgets as W   # here: only notebooks show widgets
-    check_images(x0, shape=(1, None, None), name='x0')
-    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
-    def draw(t):
-        xt, _ = add_noise(x0, t, sched, noise)
-        return from_pm1(xt), f't = {t}, alpha_bar = {sched.alpha_bar[t].item():.3f}'
-    slider = W.IntSlider(check_int(t, 't', 0, sched.T - 1), min=0, max=sched.T-1, description='step t')
-    return image_slider(draw, t=slider)

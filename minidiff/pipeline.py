@@ -4,27 +4,24 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, functools, math, random, re, statistics, time, warnings
+import copy, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 from fastcore.basics import patch
 from .core import (default_device, check_device, check_images, check_int, check_number,
-                           from_pm1, to_pm1, use_bf16, progress, image_slider)
-from .data import training_digits, random_digits
+                           from_pm1, to_pm1, use_bf16, progress)
 from .noise import NoiseSchedule, schedule_for
-from .samplers import SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_noise, t_to_sigma
-from .judge import load_judge, fid, fid_floor, predict
+from .samplers import (SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_noise,
+                               t_to_sigma)
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import (Clip, Captioner, load_clip, DIGIT_WORDS, WORDS, PAIRS, grammar_words, split_words,
-                           word_pairs, attribute_prompt, digit_properties)
-from .latent import TextUNet, CrossAttention, load_latent, prompt_features
+from .clip import Clip, load_clip, DIGIT_WORDS, grammar_words, split_words
+from .latent import TextUNet, load_latent, prompt_features
 
 # %% auto #0
 __all__ = ['GUIDANCE', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'check_prompts', 'PipelineOutput',
-           'LatentDiffusionPipeline', 'trajectory', 'attention_maps', 'pipeline_sliders', 'adherence_prompts',
-           'adherence_report', 'attribute_pairs', 'multi_attribute_check', 'time_pipeline']
+           'LatentDiffusionPipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
 class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, or no digit named."
@@ -246,207 +243,3 @@ def _sample(self:LatentDiffusionPipeline, P:list, N:list, noise:torch.Tensor, im
     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
         z = SAMPLERS[sampler](D, x, sigmas, callback=cb, disable=disable, generator=g)
     return z.float()
-
-# %% ../nbs/11_pipeline.ipynb #8cfcea49
-def trajectory(pipe:LatentDiffusionPipeline, prompt:str, steps:int=10, every:int=1, **kwargs)->torch.Tensor:
-    """For one digit: a grid [5*k,1,28,28] in [0, 1], a column per recorded step: the clean-latent
-    estimate's 4 channels, then its digit."""
-    frames = []
-    def record(d):
-        if d['i'] % every == 0 or d['i'] == steps - 1:
-            z = d['x0'][0].float().cpu()                                               # (4, 7, 7)
-            lo, hi = z.amin((1, 2), keepdim=True), z.amax((1, 2), keepdim=True)
-            # each channel in [0, 1]
-            scaled = ((z - lo)/(hi - lo + 1e-6))[:, None]
-            # (4, 1, 28, 28)
-            chans = torch.nn.functional.interpolate(scaled, size=28)
-            frames.append(torch.cat([chans, d['image'][:1].cpu()]))
-    pipe(prompt, steps, callback=record, disable=True, **kwargs)
-    # rows: 4 channels, the digit
-    return torch.stack(frames, 1).flatten(0, 1)
-
-# %% ../nbs/11_pipeline.ipynb #379950d9
-@torch.no_grad()
-def attention_maps(
-    pipe:LatentDiffusionPipeline, # The pipeline to watch
-    prompt:str, # One prompt
-    steps:int=10, # Sampler steps (DPM-Solver++: one model evaluation each)
-    guidance:float=GUIDANCE, # Guidance scale
-    seed:int=0, # Seed for the starting noise
-)->tuple:
-    """Cross-attention at the 7x7 resolution while one digit is drawn for `prompt`: maps [steps, L,
-    7, 7] (each position's share of attention for each token, heads and blocks averaged), the L
-    tokens, and the digit [1,1,28,28]."""
-    seen, side = [], pipe.vae.latent_shape[-1]
-    def record(m, inputs, out):
-        x, ctx, mask = inputs
-        if x.shape[-1] != side: return
-        w = m.weights(x[:1], ctx[:1], mask[:1])[0]               # (1, heads, HW, L): the prompt's half of the batch
-        seen.append(w[0].float().mean(0))                         # (HW, L), heads averaged
-    hooks = [m.register_forward_hook(record) for m in pipe.unet.modules() if isinstance(m, CrossAttention)]
-    try: x = pipe(check_prompts(prompt)[0], steps, guidance, seed=seed, sampler='dpmpp_2m', disable=True).images
-    finally:
-        for h in hooks: h.remove()
-    # blocks at 7x7, each called once a step
-    per = len(seen) // steps
-    # (steps, HW, L)
-    maps = torch.stack([torch.stack(seen[i*per:(i + 1)*per]).mean(0) for i in range(steps)])
-    tok = pipe.clip.tokenizer
-    tokens = [tok.itos[i] for i in tok(prompt)[0].tolist()]
-    return maps.transpose(1, 2).reshape(steps, -1, side, side).cpu(), tokens, x
-
-# %% ../nbs/11_pipeline.ipynb #e7ec26c8
-def pipeline_sliders(
-    pipe:LatentDiffusionPipeline, # The pipeline to drive
-    prompt:str='a thick seven', # The prompt box's first text
-    image:torch.Tensor|None=None, # The starting digit for image-to-image (strength below 1)
-    n:int=8, # Digits drawn
-    seed:int=0, # Seed for the noise
-):
-    """A widget: a prompt box and sliders for guidance, steps and image-to-image strength redraw `n`
-    digits."""
-    import ipywidgets as W   # here: only notebooks show widgets
-    def draw(prompt, guidance, steps, strength):
-        start = image if strength < 1 else None
-        # shown under the digits, not lost in the log
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter('always', PromptWarning)
-            try: x = pipe(prompt, steps, guidance, seed=seed, num_images_per_prompt=n, disable=True,
-                          image=start, strength=strength).images
-            except ValueError as e: return torch.zeros(n, 1, 28, 28), f'{e}'
-        note = ''.join(f' | warning: {w.message}' for w in said if issubclass(w.category, PromptWarning))
-        how = f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '')
-        return x, how + note
-    return image_slider(draw, ncols=n, scale=3,
-                        prompt=W.Text(prompt, description='prompt', continuous_update=False),
-                        guidance=W.FloatSlider(GUIDANCE, min=0., max=10., step=0.25, description='guidance'),
-                        steps=W.IntSlider(20, min=1, max=50, description='steps'),
-                        strength=W.FloatSlider(1., min=0., max=1., step=0.05, description='strength'))
-
-# %% ../nbs/11_pipeline.ipynb #78ab0787
-def adherence_prompts(
-    n:int, # How many prompts
-    held_out:bool=False, # Write them in the held-out grammar (words and frames training never wrote)
-    seed:int=0, # Seed for the digits chosen and the words
-    clip:Clip|None=None, # Encoders whose record holds the captioner's cut-offs (default: fitted again)
-)->tuple[list, torch.Tensor]:
-    """Captions of `n` random MNIST test digits, written by 09's caption grammar (the training one,
-    or the held-out one), and their labels. Prompts that describe real digits ask for what MNIST
-    holds, in its proportions (thick as often as thick digits occur, ...), so the digits drawn
-    for them can be compared with the test digits by FID."""
-    x, y = random_digits(n, seed + (1 if held_out else 0))
-    meta = getattr(clip, 'meta', {}) if clip is not None else {}
-    cap = Captioner(**meta['captioner']) if 'captioner' in meta else _captioner()
-    return cap.caption(x, y, seed=seed, held_out=held_out), y
-
-@functools.lru_cache(1)
-def _captioner()->Captioner:
-    "09's captioner, fitted on the training digits (once per session)."
-    return Captioner.fit(*training_digits())
-
-# %% ../nbs/11_pipeline.ipynb #21710800
-def _batched(pipe, prompts:list, bs:int=500, seed:int=0, **kwargs)->torch.Tensor:
-    """One digit per prompt, `bs` prompts a call, seeded per batch: the same place in two lists of
-    one length gets the same noise."""
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', PromptWarning)   # held-out words are unknown on purpose
-        calls = (pipe(prompts[i:i+bs], seed=seed + i, disable=True, **kwargs) for i in range(0, len(prompts), bs))
-        return torch.cat([out.images for out in calls])
-
-def adherence_report(
-    pipe:LatentDiffusionPipeline, # The pipeline to measure
-    n:int=2000, # Prompts of each kind
-    steps:int=20, # Sampler steps
-    guidance:float=GUIDANCE, # Guidance scale
-    seed:int=0, # Seed for the prompts and the noise
-    judge=None, # The judge (default: the shipped one)
-)->dict:
-    """Class accuracy for the captions of `n` test digits in the training-like grammar and of `n`
-    others in the held-out one, FID of the training-like digits against the floor at `n`, and
-    seconds per 1,000 digits."""
-    judge = judge or load_judge(device=pipe.device)
-    out = dict(n=n, steps=steps, guidance=guidance)
-    for kind, held in (('training', False), ('held_out', True)):
-        ps, d = adherence_prompts(n, held, seed, pipe.clip)
-        t0 = time.perf_counter()
-        x = _batched(pipe, ps, seed=seed, num_inference_steps=steps, guidance_scale=guidance)
-        secs = time.perf_counter() - t0
-        out[f'accuracy_{kind}'] = round((predict(judge, x*2 - 1) == d).float().mean().item(), 4)
-        if not held: f, floor = fid(judge, x*2 - 1), fid_floor(judge, n)
-    return dict(out, fid=round(f, 3), floor=round(floor, 3), fid_ratio=round(f/floor, 3),
-                seconds_per_1000=round(1000*secs/n, 2))
-
-# %% ../nbs/11_pipeline.ipynb #b83d3b0e
-def _props(x:torch.Tensor)->dict: return digit_properties(x*2 - 1)
-
-def attribute_pairs(
-    pipe:LatentDiffusionPipeline, # The pipeline to measure
-    n_per_digit:int=20, # Pairs for each digit
-    held_out:bool=False, # The held-out synonyms instead of the training ones
-    steps:int=20, # Sampler steps
-    guidance:float=GUIDANCE, # Guidance scale
-    seed:int=0, # Seed for the noise
-)->dict:
-    """For every synonym pair of 09 ('bold'/'skinny', 'tiny'/'big', 'leaning right'/'leaning left',
-    ...): 'a bold D' and 'a skinny D' from the same seeds, `n_per_digit` of each digit; the share
-    of pairs where the first has more of the property (ink, area, slant)."""
-    out = {}
-    for prop, a, b in word_pairs(held_out):
-        ds = [w for w in DIGIT_WORDS for _ in range(n_per_digit)]
-        kw = dict(seed=seed, num_inference_steps=steps, guidance_scale=guidance)
-        xa, xb = (_props(_batched(pipe, [attribute_prompt(w, d) for d in ds], **kw))[prop] for w in (a, b))
-        out[f'{a}/{b}'] = round((xa > xb).float().mean().item(), 4)
-    return out
-
-def multi_attribute_check(
-    pipe:LatentDiffusionPipeline, # The pipeline to measure
-    n:int=600, # Prompts
-    steps:int=20, # Sampler steps
-    guidance:float=GUIDANCE, # Guidance scale
-    seed:int=0, # Seed for the prompts and the noise
-)->dict:
-    """`n` prompts with two or three attributes in training words ('a small thick seven leaning
-    left'); for each attribute, the same prompt with only that word turned to its opposite, from
-    the same seed: the share where the property moved the right way, per attribute kind."""
-    rng, prompts, flips = random.Random(seed), [], {prop: {} for prop in PAIRS}
-    for i in range(n):
-        props = rng.sample(list(PAIRS), rng.choice((2, 3)))
-        # which side of the pair, which synonym
-        chosen = {p: (rng.randrange(2), rng.randrange(6)) for p in props}
-        word = lambda p, side: (ws := WORDS[PAIRS[p][side]])[chosen[p][1] % len(ws)]
-        d = DIGIT_WORDS[i % 10]
-        prompts.append(attribute_prompt([word(p, chosen[p][0]) for p in props], d))
-        for p in props:
-            flipped = [word(q, chosen[q][0] if q != p else 1 - chosen[q][0]) for q in props]
-            flips[p][i] = (attribute_prompt(flipped, d), chosen[p][0] == 0)
-    kw = dict(seed=seed, num_inference_steps=steps, guidance_scale=guidance)
-    base, out = _props(_batched(pipe, prompts, **kw)), dict(n=n, examples=prompts[:3])
-    for p, fl in flips.items():
-        idx = torch.tensor(sorted(fl))
-        # the unflipped prompts keep their noise, unused
-        other = [fl[i][0] if i in fl else prompts[i] for i in range(n)]
-        alt = _props(_batched(pipe, other, **kw))[p]
-        # asked for the high side (thick, big, right)
-        hi = torch.tensor([fl[i][1] for i in idx.tolist()])
-        moved = torch.where(hi, base[p][idx] > alt[idx], base[p][idx] < alt[idx])
-        out[p] = round(moved.float().mean().item(), 4)
-    return out
-
-# %% ../nbs/11_pipeline.ipynb #e4b69d36
-def time_pipeline(
-    pipe:LatentDiffusionPipeline, # The pipeline to time
-    prompt:str='a thick seven', # The prompt
-    n:int=16, # Digits a call
-    steps:int=20, # Sampler steps
-    guidance:float=GUIDANCE, # Guidance scale
-    repeats:int=9, # Timed calls (the median is kept)
-)->float:
-    "Median seconds for `n` digits at `steps` steps in a warm pipeline (after one warm-up call)."
-    call = lambda: pipe(prompt, steps, guidance, num_images_per_prompt=n, disable=True)
-    call()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)

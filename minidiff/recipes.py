@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 from .core import load_weights, precision_report, save_weights, weights_path
-from . import autoencoder, clip, conditional, denoiser, fit, judge, latent
+from . import autoencoder, clip, conditional, denoiser, fit, judge, lab, latent
 from .fit import FitConfig, dist_info, load_checkpoint
 
 # %% auto #0
@@ -79,7 +79,7 @@ def measure_autoencoder(model, # The trained autoencoder
                         eval_n:int|None=None, # Test digits to reconstruct and judge
                        )->dict:
     "The latent scale, and the judge's verdict on reconstructed test digits."
-    rep = autoencoder.reconstruction_report(model, n_test=eval_n)
+    rep = lab.reconstruction_report(model, n_test=eval_n)
     return dict(scale=round(hist['scale'], 5), **rep)
 
 def measure_clip(model, # The trained encoders
@@ -87,7 +87,7 @@ def measure_clip(model, # The trained encoders
                  eval_n:int|None=None, # Test digits for zero-shot accuracy and the attribute check
                 )->dict:
     "Zero-shot accuracy and the attribute check, and the captioner the training captions came from."
-    return dict(**clip.clip_report(model, n_test=eval_n), captioner=hist['captioner'])
+    return dict(**lab.clip_report(model, n_test=eval_n), captioner=hist['captioner'])
 
 # %% ../nbs/85_recipes.ipynb #e467981b
 _UNET, _AE = denoiser.UNetConfig, autoencoder.AEConfig

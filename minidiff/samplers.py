@@ -4,15 +4,15 @@
 
 # %% ../nbs/06_samplers.ipynb #ba3c4398
 from __future__ import annotations
-import copy, math, time
+import copy, math
 import torch
-from .core import default_device, progress, set_seed, use_bf16, image_slider, from_pm1
-from .noise import NoiseSchedule, make_schedule, schedule_for
+from .core import progress, use_bf16
+from .noise import NoiseSchedule, schedule_for
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'check_n_steps', 'timesteps', 'karras_sigmas', 'timestep_sigmas', 'sigma_to_t', 't_to_sigma', 'Denoiser',
            'check_sigmas', 'init_noise', 'sample_ddim', 'sample_ddpm', 'sample_euler', 'sample_heun', 'sample_dpmpp_2m',
-           'model_evals', 'default_sigmas', 'generate', 'steps_slider']
+           'model_evals', 'default_sigmas', 'generate']
 
 # %% ../nbs/06_samplers.ipynb #64c5f1dd
 def check_n_steps(steps, T:int)->int:
@@ -384,20 +384,3 @@ def generate(
         out.append(x.cpu())
     x = torch.cat(out)
     return x.clamp(-1, 1) if cfg.in_ch == 1 else x   # pixels to the pixel range; latents have none
-
-# %% ../nbs/06_samplers.ipynb #fa7e2468
-def steps_slider(
-    model, # A trained noise predictor
-    n:int=8, # Digits to draw
-    seed:int=0, # Seed for the starting noise
-    sched:NoiseSchedule|None=None, # Its schedule (default: the one in the model's config)
-    max_steps:int=50, # The slider's range is [1, max_steps]
-):
-    """A widget: a slider over the number of steps and a choice of sampler redraw `n` digits from
-    the same noise."""
-    import ipywidgets as W   # here: only notebooks show widgets
-    def draw(steps, sampler):
-        x = generate(model, n, steps, sampler, sched, seed=seed, disable=True)
-        return from_pm1(x), f'{sampler}: {steps} steps, {model_evals(sampler, steps)} model evaluations'
-    return image_slider(draw, steps=W.IntSlider(10, min=1, max=max_steps, description='steps'),
-                        sampler=W.Dropdown(options=list(SAMPLERS), value='dpmpp_2m', description='sampler'))

@@ -113,7 +113,8 @@ def expected_pixels(t:int):
     "What the notebook's slider must show at step `t`: its four test digits noised to `t` with its seeded noise."
     import numpy as np, torch
     from PIL import Image
-    from minidiff.core import images_png, from_pm1
+    from minidiff.core import from_pm1
+    from minidiff.lab import images_png
     from minidiff.data import load_mnist, digits_to_float
     from minidiff.noise import make_schedule, add_noise
     x0 = digits_to_float(load_mnist()[2][:4])

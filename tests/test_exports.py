@@ -65,8 +65,28 @@ def _notebook(name)->str:
     head = (SRC/f'{name}.py').read_text().split('File to edit: ../nbs/', 1)[1]
     return head.split('.ipynb', 1)[0]
 
+LAB = 'lab'   # the lab layer: started by 01a_lab, each chapter appends its pictures, reports and timers (`#| export lab`)
+TOOLS = {'evaluate', 'recipes', 'cli'}   # the appendices 80, 85, 90: built on everything, the lab included
+
 def test_modules_import_only_earlier_notebooks():
-    "A module reads top to bottom like the course: it imports only the appendices' foundations and earlier chapters."
-    bad = [f'{m} ({_notebook(m)}) imports {n} ({_notebook(n)})' for m in MODULES for n in _imports(m) & set(MODULES)
+    "A model module reads top to bottom like the course: it imports only the appendices' foundations and earlier chapters."
+    models = set(MODULES) - {LAB} - TOOLS
+    bad = [f'{m} ({_notebook(m)}) imports {n} ({_notebook(n)})' for m in models for n in _imports(m) & set(MODULES)
            if n not in FOUNDATIONS and _notebook(n) >= _notebook(m)]
     assert not bad, bad
+
+def test_no_model_uses_the_lab():
+    "What shows or measures a model is never needed to build, train or run one."
+    bad = [m for m in set(MODULES) - TOOLS if LAB in _imports(m) and m != LAB]
+    assert not bad, bad
+
+def test_lab_cells_import_only_their_chapter_and_earlier():
+    "Each chapter's part of the lab (its `# %% ../nbs/NN_...` cells) uses only modules of that chapter or earlier."
+    bad, nb = [], None
+    for line in (SRC/f'{LAB}.py').read_text().splitlines():
+        if line.startswith('# %% ../nbs/'): nb = line.split('/nbs/')[1].split('.ipynb')[0]
+        elif line.startswith('from .') and nb:
+            n = line.split()[1].lstrip('.')
+            if n in MODULES and n not in FOUNDATIONS and _notebook(n) > nb: bad.append(f'{nb}: {line}')
+    assert not bad, bad
+    assert not _imports(LAB) & TOOLS

@@ -50,7 +50,8 @@ def test_autoencoder_round_trip_and_bad_input():
 @pytest.mark.quality
 def test_autoencoder_figures_recomputed():
     "The round trip on 2,000 test digits: the reconstruction error and the judge's verdicts, measured here."
-    from minidiff.autoencoder import load_autoencoder, reconstruction_report
+    from minidiff.autoencoder import load_autoencoder
+    from minidiff.lab import reconstruction_report
     ae = load_autoencoder(device='cpu')
     rep = reconstruction_report(ae, n=1000, n_test=2000)
     assert rep['test_mse'] < 1.5*ae.meta['test_mse'] and rep['test_mse'] < 0.006, rep
@@ -64,7 +65,8 @@ def test_autoencoder_figures_recomputed():
 @pytest.mark.quality
 def test_clip_prompts_bad_input_and_figures():
     import warnings
-    from minidiff.clip import load_clip, search, clip_report, normalise
+    from minidiff.clip import load_clip, search, normalise
+    from minidiff.lab import clip_report
     clip = load_clip(device='cpu')
     rep = clip_report(clip, n_test=2000)                                   # measured here, on 2,000 test digits
     assert rep['zero_shot_training'] >= 0.97 and rep['zero_shot_held_out'] >= 0.95, rep
