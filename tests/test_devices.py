@@ -134,7 +134,9 @@ def test_precision_report_names_the_choice():
 
 def test_bf16_speedup_measures():
     s = core.bf16_speedup('cpu', n=128, repeats=1)
-    assert 0 < s < 100
+    # a ratio of two timings: positive and finite; its size depends on the machine and its load (one preempted
+    # fp32 call on a busy 2-core CPU gave 277)
+    assert 0 < s < float('inf')
 
 def test_nbdev_test_workers_share_the_cores(monkeypatch):
     "A worker of nbdev_test (not the main process) takes cpu_count // workers threads; pytest's own process is left alone."
