@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, warnings
+import copy, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -24,7 +24,7 @@ __all__ = ['GUIDANCE', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_w
            'LatentDiffusionPipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
-class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, or no digit named."
+class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, no digit named, or several."
 
 def known_words()->set:
     """The words the text encoder saw in training: every word the training caption grammar writes
@@ -36,20 +36,23 @@ def _digits_named(p:str)->set: return {w if w.isdigit() else str(DIGIT_WORDS.ind
 def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False)->list[str]:
     """A prompt or a list of prompts, checked: strings, not empty or blank (unless `allow_empty`).
     Words the text encoder never saw (punctuation aside): refused with `check_words`, otherwise
-    drawn with one warning naming them. A prompt that names no digit: drawn, with a warning
-    saying so."""
+    drawn with one warning naming them. A prompt that names no digit, or more than one ('a 3 and a
+    5'; 'the number 17', read as a 1 and a 7): drawn, with a warning saying so."""
     ps = [prompts] if isinstance(prompts, str) else prompts
     if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
         raise TypeError(f'{name}: expected a string or a non-empty list of strings, got '
                         f'{prompts!r}')
-    known, unknown, no_digit = known_words(), {}, []
+    known, unknown, no_digit, several = known_words(), {}, [], []
     for p in ps:
         if not p.strip():
             if allow_empty: continue
             raise ValueError(f'{name} is empty: say which digit to draw, e.g. "a thick seven"')
         for w in split_words(p):
             if w[0].isalnum() and w not in known: unknown.setdefault(w, None)
-        if not _digits_named(p): no_digit.append(p)
+        named = _digits_named(p)
+        if not named: no_digit.append(p)
+        # each caption in training named one digit; a number of two or more is read digit by digit
+        elif len(named) > 1 or re.search(r'[0-9]{2}', p): several.append(p)
     if unknown:
         msg = f'{name}: words the text encoder never saw in training: {list(unknown)}'
         if check_words: raise ValueError(f'{msg}. It knows: {", ".join(sorted(known))}')
@@ -59,6 +62,10 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
         warnings.warn(f'{name} names no digit (zero to nine, or 0-9): '
                       f'{no_digit[:3]}{" ..." if len(no_digit) > 3 else ""}; the model will pick '
                       'one', PromptWarning, stacklevel=3)
+    if several:
+        warnings.warn(f'{name} names more than one digit: {several[:3]}{" ..." if len(several) > 3 else ""}; '
+                      'the model draws one digit per image (a number such as 17 is read as a 1 and a 7), so '
+                      'it may draw either', PromptWarning, stacklevel=3)
     return list(ps)
 
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
