@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_clip.ipynb #849786ab
 from __future__ import annotations
-import math, random, re, string, warnings
+import functools, math, random, re, string, warnings, zlib
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -15,10 +15,11 @@ from .fit import FitConfig, fit
 
 # %% auto #0
 __all__ = ['DIGIT_WORDS', 'ATTRS', 'OPPOSITE', 'FRAMES', 'NOUNS', 'WORDS', 'FILLERS', 'HELD_OUT_FRAMES', 'HELD_OUT_NOUNS',
-           'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'CLIP_FIT', 'digit_properties', 'grammar_words', 'split_words',
-           'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer', 'WordTokenizer',
-           'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer', 'train_clip',
-           'class_prompts', 'phrasings', 'zero_shot', 'search', 'load_clip']
+           'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'EDITS', 'CLIP_FIT', 'TOKENS', 'digit_properties', 'grammar_words',
+           'split_words', 'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer',
+           'WordTokenizer', 'ngrams', 'SubwordTokenizer', 'word_ids', 'typo', 'held_out_typo', 'add_typos',
+           'drop_words', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer',
+           'train_clip', 'class_prompts', 'phrasings', 'zero_shot', 'search', 'load_clip']
 
 # %% ../nbs/09_clip.ipynb #ed953409
 DIGIT_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine')
@@ -238,12 +239,95 @@ class WordTokenizer(Tokenizer):
     def pieces(self, text:str)->list[str]: return split_words(normalise(text))
     def join(self, pieces:list)->str: return ' '.join(pieces)
 
+# %% ../nbs/09_clip.ipynb #a7f3c202
+def ngrams(word:str, n:tuple=(3, 6))->list[str]:
+    """fastText's pieces of `word`: its character n-grams for n from `n[0]` to `n[1]`, with '<' and
+    '>' marking its start and end ('seven': '<se', 'sev', ..., 'seven>', '<seven>')."""
+    w = f'<{word}>'
+    return [w[i:i+k] for k in range(n[0], n[1] + 1) for i in range(len(w) - k + 1)]
+
+class SubwordTokenizer(WordTokenizer):
+    """Word ids as `WordTokenizer`, and for each word the ids of its character n-grams that the
+    vocabulary's words have (fastText): a word never seen is read from the pieces it shares with
+    words that were."""
+    kind = 'subwords'
+    def __init__(self, words, max_len:int=48, n:tuple=(3, 6)):
+        super().__init__(words, max_len)
+        self.n = tuple(n)
+        self.grams = sorted({g for w in self.words for g in ngrams(w, self.n)})
+        self.gtoi = {g: i + 1 for i, g in enumerate(self.grams)}   # 0 pads
+        self._seen = {}                                             # word -> its n-grams' ids, worked out once
+    def word_grams(self, w:str)->list[int]:
+        if w not in self._seen: self._seen[w] = [self.gtoi[g] for g in ngrams(w, self.n) if g in self.gtoi]
+        return self._seen[w]
+
+    def __call__(self, texts)->torch.Tensor:
+        """Texts to ids [B, L, 1+G]: `[..., 0]` the word ids (as `WordTokenizer` gives them),
+        `[..., 1:]` the ids of each word's known n-grams, 0-padded; <bos>, <eos> and padding have none."""
+        ids = super().__call__(texts)                                      # (B, L)
+        grams = [[[]] + [self.word_grams(w) for w in self.pieces(t)[:self.max_len - 2]] + [[]]
+                 for t in ([texts] if isinstance(texts, str) else texts)]
+        B, L = ids.shape
+        G = max(len(g) for gs in grams for g in gs)
+        # one flat list, padded, then one tensor: fast enough to build at every training step
+        flat = [g + [0]*(G - len(g)) for gs in grams for g in gs + [[]]*(L - len(gs))]
+        return torch.cat([ids[..., None], torch.tensor(flat, dtype=torch.long).view(B, L, G)], -1)
+
+    def decode(self, ids)->str: return super().decode(torch.as_tensor(ids)[..., 0])
+    def unknown(self, text:str)->set:
+        "The words of `text` this tokenizer cannot place: not a word it knows, and no n-gram it knows."
+        return {w for w in self.pieces(text) if w not in self.stoi and not self.word_grams(w)}
+
+def word_ids(ids:torch.Tensor)->torch.Tensor:
+    "The word ids [B, L] of token ids from any tokenizer ([B, L], or [B, L, 1+G] with n-grams)."
+    return ids[..., 0] if ids.dim() == 3 else ids
+
+EDITS = ('drop', 'double', 'swap', 'replace')
+
+def typo(word:str, rng:random.Random, kind:str|None=None)->str:
+    """`word` misspelt by one edit of `kind` (default: one of `EDITS` at random): a letter dropped,
+    doubled, swapped with the next, or replaced by another."""
+    kind, i = kind or rng.choice(EDITS), rng.randrange(len(word))
+    if kind == 'drop': return word[:i] + word[i+1:]
+    if kind == 'double': return word[:i] + word[i] + word[i:]
+    if kind == 'swap':
+        i = min(i, len(word) - 2)
+        return word[:i] + word[i+1] + word[i] + word[i+2:]
+    return word[:i] + rng.choice(string.ascii_lowercase.replace(word[i], '')) + word[i+1:]
+
+def held_out_typo(spelling:str)->bool:
+    "Whether training never writes this misspelling: a quarter of all spellings, fixed by a hash."
+    return zlib.crc32(spelling.encode()) % 4 == 0
+
+@functools.lru_cache(1)
+def _known_words()->frozenset: return frozenset(grammar_words())
+
+def add_typos(caption:str, rng:random.Random, p:float=0.1)->str:
+    """Each word of three or more letters of `caption`, with probability `p`, misspelt by one edit
+    (`typo`), unless that makes a known word or a held-out misspelling."""
+    known = _known_words()
+    def edit(w):
+        if len(w) < 3 or not w.isalpha() or rng.random() >= p: return w
+        t = typo(w, rng)
+        return w if t in known or held_out_typo(t) else t
+    return ' '.join(map(edit, caption.split()))
+
+def drop_words(ids:torch.Tensor, p:float=0.1, unk:int=3)->torch.Tensor:
+    """Token ids [B, L, 1+G] with a share `p` of the words' ids (not <bos>, <eos> or padding) turned
+    to <unk>, their n-grams kept: so that a word is also learnt from its pieces alone."""
+    ids = ids.clone()
+    w = ids[..., 0]                                                        # a view: edited in place
+    w[(w > unk) & (torch.rand(w.shape, device=w.device) < p)] = unk
+    return ids
+
 # %% ../nbs/09_clip.ipynb #52776363
 @dataclass
 class ClipConfig:
     vocab:int = 64          # tokenizer size (set from the tokenizer)
     chars:str = ''          # a character tokenizer's characters, saved with the weights
     words:str = ''          # a word tokenizer's words, space-separated (empty: characters)
+    ngrams:tuple = ()       # word pieces: the n-gram lengths, (3, 6) (empty: words alone)
+    n_grams:int = 0         # how many n-grams the tokenizer knows (set from it)
     max_len:int = 128       # longest token sequence, <bos> and <eos> included
     dim:int = 64            # the shared embedding size
     width:int = 64          # text transformer width
@@ -268,20 +352,28 @@ class TextEncoder(nn.Module):
     def __init__(self, cfg:ClipConfig):
         super().__init__()
         self.tok, self.pos = nn.Embedding(cfg.vocab, cfg.width), nn.Parameter(torch.zeros(cfg.max_len, cfg.width))
+        self.grams = nn.Embedding(cfg.n_grams + 1, cfg.width, padding_idx=0) if cfg.n_grams else None
         layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, 2*cfg.width, dropout=0., activation='gelu', batch_first=True, norm_first=True)
         self.layers = nn.TransformerEncoder(layer, cfg.depth, enable_nested_tensor=False)
         self.norm, self.proj = nn.LayerNorm(cfg.width), nn.Linear(cfg.width, cfg.dim)
         nn.init.normal_(self.pos, std=0.02)
 
+    def embed(self, ids:torch.Tensor)->torch.Tensor:
+        """Token ids [B, L] (or [B, L, 1+G] with n-grams) to input vectors [B, L, width]: each word's
+        vector, plus the mean of its known n-grams' vectors (fastText)."""
+        if ids.dim() == 2: return self.tok(ids)
+        g = ids[..., 1:]                                                   # (B, L, G)
+        return self.tok(ids[..., 0]) + self.grams(g).sum(-2)/(g > 0).sum(-1, keepdim=True).clamp_min(1)
+
     def token_features(self, ids:torch.Tensor)->torch.Tensor:
         """Features [B, L, width] for every token (padding positions are meaningless; mask them with
-        `ids != 0`)."""
-        h = self.tok(ids) + self.pos[:ids.shape[1]]
-        return self.norm(self.layers(h, src_key_padding_mask=ids == 0))
+        `word_ids(ids) != 0`)."""
+        h = self.embed(ids) + self.pos[:ids.shape[1]]
+        return self.norm(self.layers(h, src_key_padding_mask=word_ids(ids) == 0))
 
     def forward(self, ids:torch.Tensor)->torch.Tensor:
         # the last real token is <eos>
-        eos = (ids != 0).sum(1) - 1
+        eos = (word_ids(ids) != 0).sum(1) - 1
         return self.proj(self.token_features(ids)[torch.arange(len(ids)), eos])
 
 class Clip(nn.Module):
@@ -290,7 +382,9 @@ class Clip(nn.Module):
     def __init__(self, cfg:ClipConfig=ClipConfig()):
         super().__init__()
         self.cfg, self.image, self.text = cfg, ImageEncoder(cfg), TextEncoder(cfg)
-        self.tokenizer = WordTokenizer(cfg.words.split(), cfg.max_len) if cfg.words else Tokenizer(cfg.chars, cfg.max_len)
+        if cfg.ngrams: self.tokenizer = SubwordTokenizer(cfg.words.split(), cfg.max_len, cfg.ngrams)
+        elif cfg.words: self.tokenizer = WordTokenizer(cfg.words.split(), cfg.max_len)
+        else: self.tokenizer = Tokenizer(cfg.chars, cfg.max_len)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1/0.07)))  # CLIP's starting temperature
 
     # names `fit` leaves out of weight decay: the position embeddings
@@ -321,21 +415,26 @@ def clip_loss(logits:torch.Tensor)->torch.Tensor:
 # %% ../nbs/09_clip.ipynb #f06e332f
 CLIP_FIT = FitConfig(epochs=5, bs=256, lr=2e-3, warmup=0.05, wd=0.01)   # the encoders' recipe; in a batch of 256, each digit has 255 wrong captions
 
-def make_tokenizer(tokens:str='words', max_len:int|None=None)->Tokenizer:
-    """A tokenizer for the training grammar: by 'characters' (every character it writes) or by
-    'words' (every word it writes)."""
-    if tokens not in ('characters', 'words'):
-        raise ValueError(f"tokens must be 'characters' or 'words'; got {tokens!r}")
+TOKENS = ('characters', 'words', 'subwords')
+
+def make_tokenizer(tokens:str='subwords', max_len:int|None=None)->Tokenizer:
+    """A tokenizer for the training grammar: by 'characters' (every character it writes), 'words'
+    (every word it writes) or 'subwords' (those words and their character n-grams)."""
+    if tokens not in TOKENS:
+        raise ValueError(f"tokens must be one of {', '.join(TOKENS)}; got {tokens!r}")
     vocab = sorted(grammar_words())
     if tokens == 'words': return WordTokenizer(vocab, max_len or 48)
+    if tokens == 'subwords': return SubwordTokenizer(vocab, max_len or 48)
     # every letter: made-up words are spelled, not <unk>
     return Tokenizer(''.join(vocab) + ' ' + string.ascii_lowercase, max_len or 128)
 
 def train_clip(
     cfg:ClipConfig=ClipConfig(), # The model (vocab, chars and words are set from the tokenizer)
     fcfg:FitConfig=CLIP_FIT, # How to train it
-    tokens:str='words', # 'words' (the shipped encoders) or 'characters'
+    tokens:str='subwords', # 'subwords' (the shipped encoders: words and their n-grams), 'words' or 'characters'
     p_noise:float=0.2, # How often one or two made-up words are slipped into a caption (so that unknown words learn to be ignored)
+    p_typo:float=0.1, # With subwords: how often each word of a caption is misspelt (`add_typos`)
+    p_drop:float=0.1, # With subwords: how often a word's id becomes <unk>, its n-grams kept (`drop_words`)
     data:tuple|None=None, # Digits [N,1,28,28] in [-1, 1] and their labels (default: MNIST's 60,000 training digits)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[Clip, dict]:
@@ -346,13 +445,18 @@ def train_clip(
     captioner = Captioner.fit(x, y)
     desc = captioner.describe(x, y)
     tok = make_tokenizer(tokens, None if cfg.max_len == ClipConfig.max_len else cfg.max_len)
-    cfg = ClipConfig(**{**cfg.__dict__, 'vocab': len(tok), 'max_len': tok.max_len, 'chars': '' if tokens == 'words' else tok.chars,
-                        'words': tok.chars if tokens == 'words' else ''})
+    by_words, sub = tokens != 'characters', tokens == 'subwords'
+    cfg = ClipConfig(**{**cfg.__dict__, 'vocab': len(tok), 'max_len': tok.max_len, 'chars': '' if by_words else tok.chars,
+                        'words': tok.chars if by_words else '', 'ngrams': tok.n if sub else (),
+                        'n_grams': len(tok.grams) if sub else 0})
+    def caption(i):
+        c = add_filler(write_caption(desc[i], random), random, p_noise)
+        return add_typos(c, random, p_typo) if sub else c
     # b: (digits, their indices); a fresh wording of each caption at every step
     def loss(model, b):
         x, idx = b
-        ids = tok([add_filler(write_caption(desc[i], random), random, p_noise) for i in idx.tolist()]).to(x.device)
-        return clip_loss(model.logits(x, ids))
+        ids = tok([caption(i) for i in idx.tolist()]).to(x.device)
+        return clip_loss(model.logits(x, drop_words(ids, p_drop) if sub else ids))
     model, hist = fit(Clip(cfg), loss, (x, torch.arange(len(x))), fcfg, name=kwargs.pop('name', 'clip'), **kwargs)
     model.captioner = captioner
     return model, dict(hist, captioner=captioner.__dict__, tokens=tokens)

@@ -29,6 +29,7 @@ class Guided(torch.nn.Module):
         c, # The conditioning: labels [B], or prompt features (tokens, mask, pooled)
         guidance:float=1.5, # w: 0 ignores `c`, 1 is plain conditioning, more pushes towards `c`
         c_null=None, # What to push away from: default "no label" (label n_classes) for labels; the empty or a negative prompt's features for text
+        interval:tuple|None=None, # (t_lo, t_hi): guide only at steps t in [t_lo, t_hi], elsewhere plain conditioning, one pass (Kynkäänniemi et al. 2024); None: always
     ):
         super().__init__()
         if c_null is None:
@@ -36,9 +37,15 @@ class Guided(torch.nn.Module):
                 raise ValueError('Guided: prompt features need c_null (the features of the empty '
                                  'or a negative prompt)')
             c_null = torch.full_like(c, model.cfg.n_classes)
+        if interval is not None and not (len(interval) == 2 and 0 <= interval[0] <= interval[1]):
+            raise ValueError(f'interval: expected (t_lo, t_hi) with 0 <= t_lo <= t_hi, got {interval!r}')
         self.model, self.c, self.c_null, self.guidance, self.cfg = model, c, c_null, float(guidance), model.cfg
+        self.interval = interval
+    def guides(self, t)->bool:
+        "Whether guidance applies at steps `t` (a tensor [B] of one value while sampling)."
+        return self.guidance != 1 and (self.interval is None or self.interval[0] <= float(t.max()) <= self.interval[1])
     def forward(self, x, t, **kwargs):
-        if self.guidance == 1: return self.model(x, t, self.c)
+        if not self.guides(t): return self.model(x, t, self.c)
         e = self.model(torch.cat([x, x]), torch.cat([t, t]), cat_conditioning(self.c, self.c_null)).float()  # (2B, C, H, W)
         e_c, e_u = e.chunk(2)
         return e_u + self.guidance*(e_c - e_u)

@@ -167,10 +167,19 @@ def precision_report(device=None)->dict:
                 native_bf16=cpu_bf16_native(), setting=precision_setting(), precision='bf16' if use_bf16(device) else 'fp32',
                 torch=torch.__version__)
 
+def _cpu_model()->str:
+    "The CPU's model name from /proc/cpuinfo ('AMD EPYC 9B14', 'Intel(R) Xeon(R) Processor'), or the platform's."
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.split(':')[0].strip() == 'model name': return ' '.join(line.split(':', 1)[1].split())
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
 def cpu_kind()->str:
-    """The machine in a few words, printed beside every time the course stores: cores, PyTorch's CPU
-    capability and whether bf16 is native."""
-    return (f'{os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}, '
+    """The machine in a few words, printed beside every time the course stores: the CPU's model,
+    cores, PyTorch's CPU capability, AMX where present, whether bf16 is native, and threads."""
+    amx = ', AMX' if 'amx_bf16' in (_cpu_flags() or ()) else ''
+    return (f'{_cpu_model()}, {os.cpu_count()} cores, {torch.backends.cpu.get_cpu_capability()}{amx}, '
             f'{"native" if cpu_bf16_native() else "no native"} bf16, {torch.get_num_threads()} threads')
 
 # %% ../nbs/95_core.ipynb #4ccb262d

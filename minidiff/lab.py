@@ -86,7 +86,7 @@ def measured(
         t0 = time.time(); figures = compute()
         rep = precision_report()
         store[key] = dict(figures=figures, seconds=round(time.time()-t0, 1), date=time.strftime('%Y-%m-%d'),
-                          cpu=f"{os.cpu_count()} cores, {rep['cpu_capability']}, native bf16 {rep['native_bf16']}",
+                          cpu=cpu_kind(),
                           device=str(rep['device']), precision=rep['precision'])
         with atomic_write(path, 'w') as f: f.write(json.dumps(store, indent=1, sort_keys=True) + '\n')
         how = 'measured now'
@@ -502,9 +502,10 @@ def time_pipeline(
     steps:int=20, # Sampler steps
     guidance:float=GUIDANCE, # Guidance scale
     repeats:int=9, # Timed calls (the median is kept)
+    **kwargs, # Passed on to the pipeline (guidance_interval, ...)
 )->float:
     "Median seconds for `n` digits at `steps` steps in a warm pipeline (after one warm-up call)."
-    call = lambda: pipe(prompt, steps, guidance, num_images_per_prompt=n, disable=True)
+    call = lambda: pipe(prompt, steps, guidance, num_images_per_prompt=n, disable=True, **kwargs)
     call()
     ts = []
     for _ in range(repeats):

@@ -15,7 +15,7 @@ from .noise import make_schedule
 from .denoiser import UNet, UNetConfig, ResBlock, diffusion_loss
 from .fit import FitConfig, fit, init_dist
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, Captioner, load_clip, write_caption, add_filler
+from .clip import Clip, Captioner, load_clip, write_caption, add_filler, add_typos, word_ids
 
 # %% auto #0
 __all__ = ['LATENT', 'LATENT_FIT', 'CrossAttention', 'TextUNetConfig', 'TextBlock', 'TextUNet', 'prompt_features',
@@ -84,12 +84,12 @@ LATENT = TextUNetConfig(in_ch=4, size=7, chs=(64, 128), ctx_dim=64, heads=4)
 # %% ../nbs/10_latent.ipynb #52819e3d
 @torch.no_grad()
 def prompt_features(clip:Clip, ids:torch.Tensor)->tuple:
-    """For token ids [B, L]: the text encoder's token features [B, L, D], the mask of real tokens
-    [B, L], and the pooled prompt [B, D] (CLIP's unit vector)."""
-    h = clip.text.token_features(ids)                                    # (B, L, D)
-    eos = (ids != 0).sum(1) - 1
+    """For token ids [B, L] (or [B, L, 1+G] with n-grams): the text encoder's token features [B, L, D],
+    the mask of real tokens [B, L], and the pooled prompt [B, D] (CLIP's unit vector)."""
+    h, real = clip.text.token_features(ids), word_ids(ids) != 0          # (B, L, D), (B, L)
+    eos = real.sum(1) - 1
     pooled = F.normalize(clip.text.proj(h[torch.arange(len(ids)), eos]).float(), dim=-1)
-    return h.float(), ids != 0, pooled
+    return h.float(), real, pooled
 
 def encode_prompts(clip:Clip, prompts)->tuple:
     "Prompts (a string or a list) to `prompt_features`, on the text encoder's device."
@@ -119,6 +119,7 @@ def train_latent(
     data:tuple|None=None, # Digits [N,1,28,28] in [-1, 1] and their labels (default: MNIST's 60,000 training digits)
     p_uncond:float=0.1, # How often the caption is replaced by the empty prompt (for guidance)
     p_filler:float=0.5, # How often one or two made-up words are slipped into the caption
+    p_typo:float=0.1, # How often each word of a caption is misspelt (`add_typos`), for encoders that read word pieces
     device=None, # Default: `default_device()`
     **kwargs, # Passed on to `fit`: ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[TextUNet, dict]:
@@ -143,7 +144,8 @@ def train_latent(
         return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c)
     def caption(d:dict)->str:
         if random.random() < p_uncond: return ''
-        return add_filler(write_caption(d, random), random, p_filler)
+        c = add_filler(write_caption(d, random), random, p_filler)
+        return add_typos(c, random, p_typo) if clip.cfg.ngrams else c
     latents = (mean, std, torch.arange(len(x)))
     name = kwargs.pop('name', 'latent')
     return fit(TextUNet(cfg), loss, latents, fcfg, device=device, name=name, **kwargs)

@@ -13,51 +13,80 @@ from .core import (default_device, check_device, check_images, check_int, check_
                            from_pm1, to_pm1, use_bf16, progress)
 from .noise import NoiseSchedule, schedule_for
 from .samplers import (SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_noise,
-                               t_to_sigma)
+                               t_to_sigma, sigma_to_t)
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, load_clip, DIGIT_WORDS, grammar_words, split_words
+from .clip import Clip, SubwordTokenizer, load_clip, DIGIT_WORDS, grammar_words, split_words
 from .latent import TextUNet, load_latent, prompt_features
 
 # %% auto #0
-__all__ = ['GUIDANCE', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'check_prompts', 'PipelineOutput',
-           'LatentDiffusionPipeline']
+__all__ = ['READ_AS', 'GUIDANCE', 'GUIDANCE_INTERVAL', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'read_as',
+           'check_prompts', 'PipelineOutput', 'LatentDiffusionPipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
-class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder never saw, no digit named, or several."
+class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder cannot place, or read as others, no digit named, or several."
 
 def known_words()->set:
     """The words the text encoder saw in training: every word the training caption grammar writes
     (09_clip), the digits as words and numerals."""
     return grammar_words()
 
-def _digits_named(p:str)->set: return {w if w.isdigit() else str(DIGIT_WORDS.index(w)) for w in split_words(p) if w.isdigit() or w in DIGIT_WORDS}
+# a word it never saw is said to be read as a digit's word when, each alone, their vectors are this close
+READ_AS = 0.8
 
-def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False)->list[str]:
+@torch.no_grad()
+def read_as(clip:Clip, words)->dict:
+    """Which of `words` (ones the text encoder never saw) it reads as a digit's word ('sevn' as
+    'seven'): each alone, the vector nearest of the ten digits' words and the empty prompt, if a
+    digit's and at least `READ_AS` close. Only for a tokenizer of word pieces; cheap: one pass."""
+    if not isinstance(clip.tokenizer, SubwordTokenizer) or not words: return {}
+    if getattr(clip, '_digit_vecs', None) is None: clip._digit_vecs = clip.encode_text(list(DIGIT_WORDS) + [''])
+    best = (clip.encode_text(list(words)) @ clip._digit_vecs.T).max(1)
+    return {w: DIGIT_WORDS[i] for w, i, s in zip(words, best.indices.tolist(), best.values.tolist())
+            if i < 10 and s >= READ_AS}
+
+def _digits_named(words)->set: return {w if w.isdigit() else str(DIGIT_WORDS.index(w)) for w in words if w.isdigit() or w in DIGIT_WORDS}
+
+def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False,
+                  clip:Clip|None=None)->list[str]:
     """A prompt or a list of prompts, checked: strings, not empty or blank (unless `allow_empty`).
-    Words the text encoder never saw (punctuation aside): refused with `check_words`, otherwise
-    drawn with one warning naming them. A prompt that names no digit, or more than one ('a 3 and a
-    5'; 'the number 17', read as a 1 and a 7): drawn, with a warning saying so."""
+    Words training never wrote: refused with `check_words`; otherwise drawn, and said once: those
+    the text encoder cannot place (with `clip`'s word pieces: no known word or n-gram; without
+    `clip`: all of them) in a warning naming them, the others more gently ("read 'sevn' as
+    'seven'" where `clip` reads a digit's word, `read_as`; else "read from their letters"). A
+    prompt that names no digit, or more than one ('a 3 and a 5'; 'the number 17', read as a 1 and
+    a 7): drawn, with a warning saying so."""
     ps = [prompts] if isinstance(prompts, str) else prompts
     if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
         raise TypeError(f'{name}: expected a string or a non-empty list of strings, got '
                         f'{prompts!r}')
-    known, unknown, no_digit, several = known_words(), {}, [], []
+    sub = isinstance(getattr(clip, 'tokenizer', None), SubwordTokenizer)   # reads word pieces
+    known = set(clip.tokenizer.words) if sub else known_words()
+    words = {p: split_words(p) for p in ps}
+    new = list(dict.fromkeys(w for ws in words.values() for w in ws if w[0].isalnum() and w not in known))
+    if check_words and new:
+        raise ValueError(f'{name}: words the text encoder never saw in training: {new}. It knows: '
+                         f'{", ".join(sorted(known))}')
+    unknown = [w for w in new if not sub or clip.tokenizer.unknown(w)]
+    pieces = [w for w in new if w not in unknown]
+    readings = read_as(clip, pieces) if pieces else {}
+    no_digit, several = [], []
     for p in ps:
         if not p.strip():
             if allow_empty: continue
             raise ValueError(f'{name} is empty: say which digit to draw, e.g. "a thick seven"')
-        for w in split_words(p):
-            if w[0].isalnum() and w not in known: unknown.setdefault(w, None)
-        named = _digits_named(p)
+        named = _digits_named(readings.get(w, w) for w in words[p])
         if not named: no_digit.append(p)
         # each caption in training named one digit; a number of two or more is read digit by digit
         elif len(named) > 1 or re.search(r'[0-9]{2}', p): several.append(p)
     if unknown:
-        msg = f'{name}: words the text encoder never saw in training: {list(unknown)}'
-        if check_words: raise ValueError(f'{msg}. It knows: {", ".join(sorted(known))}')
-        warnings.warn(f'{msg}; drawing anyway (they may be ignored or change the '
-                      'digit)', PromptWarning, stacklevel=3)
+        warnings.warn(f'{name}: words the text encoder never saw in training and cannot place: {unknown}; '
+                      'drawing anyway (they may be ignored or change the digit)', PromptWarning, stacklevel=3)
+    if pieces:
+        said = [f'read {w!r} as {readings[w]!r}' for w in pieces if w in readings]
+        rest = [w for w in pieces if w not in readings]
+        if rest: said.append(f'not words it knows, read from their letters: {rest}')
+        warnings.warn(f'{name}: ' + '; '.join(said), PromptWarning, stacklevel=3)
     if no_digit and not allow_empty:
         warnings.warn(f'{name} names no digit (zero to nine, or 0-9): '
                       f'{no_digit[:3]}{" ..." if len(no_digit) > 3 else ""}; the model will pick '
@@ -71,6 +100,8 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
 # the default guidance scale: the best trade-off of FID against the digit asked for, measured below
 GUIDANCE = 1.75
+# guide only between these noise levels (sigma of the latents; None: at every level), measured below
+GUIDANCE_INTERVAL = None
 # what a folder of pipeline weights holds
 WEIGHT_FILES = dict(unet='latent.pt', vae='autoencoder.pt', clip='clip.pt')
 OUTPUT_TYPES = ('pt', 'np', 'pil')
@@ -182,6 +213,7 @@ def __call__(self:LatentDiffusionPipeline,
     prompt, # What to draw: a string or a list of strings
     num_inference_steps:int=20, # Sampler steps (model evaluations for dpmpp_2m, each on a doubled batch)
     guidance_scale:float=GUIDANCE, # Classifier-free guidance w (1: no guidance)
+    guidance_interval:tuple|None=GUIDANCE_INTERVAL, # (sigma_lo, sigma_hi): guide only at noise levels in it, one pass elsewhere; None: at every level
     negative_prompt=None, # What to steer away from (default: the empty prompt); a string or one per prompt
     seed:int|None=0, # Shorthand for `generator=torch.Generator().manual_seed(seed)` (None: unseeded)
     num_images_per_prompt:int=1, # Digits per prompt
@@ -198,14 +230,15 @@ def __call__(self:LatentDiffusionPipeline,
     batch_size:int=256, # Digits sampled at once: the memory stays the same however many are asked for
 )->PipelineOutput|tuple:
     "Digits for `prompt` (N = prompts x `num_images_per_prompt`), as a `PipelineOutput`."
-    prompts = check_prompts(prompt, check_words=check_words)
-    negs = check_prompts('' if negative_prompt is None else negative_prompt, 'negative_prompt', True, check_words)
+    prompts = check_prompts(prompt, check_words=check_words, clip=self.clip)
+    negs = check_prompts('' if negative_prompt is None else negative_prompt, 'negative_prompt', True, check_words, self.clip)
     if len(negs) not in (1, len(prompts)):
         raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got '
                          f'{len(negs)}')
     k = check_int(num_images_per_prompt, 'num_images_per_prompt')
     steps = check_n_steps(num_inference_steps, self.sched.T)
     w, strength = check_guidance(guidance_scale), check_number(strength, 'strength', 0, 1)
+    interval = self._check_interval(guidance_interval)
     if sampler not in SAMPLERS:
         raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
     if output_type not in OUTPUT_TYPES:
@@ -227,7 +260,7 @@ def __call__(self:LatentDiffusionPipeline,
         sl = slice(b, b + bs)
         img = image if image is None or len(image) == 1 else image[sl]
         z = self._sample(P[sl], N[sl], noise[sl], img, strength, steps, w, sampler, g, callback,
-                         disable if one else True)                                    # (b, 4, 7, 7)
+                         disable if one else True, interval)                                    # (b, 4, 7, 7)
         out[sl] = from_pm1(self.vae.decode(z)).cpu()
         if return_latents: lat[sl] = z.cpu()
     images = _as_output(out, output_type)
@@ -235,8 +268,19 @@ def __call__(self:LatentDiffusionPipeline,
     return PipelineOutput(images, lat)
 
 @patch
+def _check_interval(self:LatentDiffusionPipeline, interval)->tuple|None:
+    """A guidance interval (sigma_lo, sigma_hi), checked, as the model's steps (t_lo, t_hi) that
+    `Guided` reads."""
+    if interval is None: return None
+    if not (isinstance(interval, (tuple, list)) and len(interval) == 2):
+        raise ValueError(f'guidance_interval: expected (sigma_lo, sigma_hi) or None, got {interval!r}')
+    lo, hi = (check_number(v, 'guidance_interval', 0) for v in interval)
+    if lo > hi: raise ValueError(f'guidance_interval: sigma_lo {lo:g} is above sigma_hi {hi:g}')
+    return tuple(sigma_to_t(torch.tensor([max(lo, 1e-6), hi]), self.sched).tolist())
+
+@patch
 def _sample(self:LatentDiffusionPipeline, P:list, N:list, noise:torch.Tensor, image, strength:float, steps:int,
-            w:float, sampler:str, g, callback, disable)->torch.Tensor:
+            w:float, sampler:str, g, callback, disable, interval=None)->torch.Tensor:
     "Final latents [len(P),4,7,7] for one batch of prompts `P` and negative prompts `N`."
     ids = self.clip.tokenizer(P + N).to(self.device)           # prompts and negatives: one pass
     c = prompt_features(self.clip, ids)
@@ -246,7 +290,7 @@ def _sample(self:LatentDiffusionPipeline, P:list, N:list, noise:torch.Tensor, im
     x, sigmas = self._start(noise, image, strength, steps, sampler)
     decode = lambda d: {**d, 'image': from_pm1(self.vae.decode(d['x0'].float()))}
     cb = None if callback is None else lambda d: callback(decode(d))
-    D = Denoiser(Guided(self.unet, c, w, c_null), self.sched)             # latents: never clipped
+    D = Denoiser(Guided(self.unet, c, w, c_null, interval), self.sched)   # latents: never clipped
     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
         z = SAMPLERS[sampler](D, x, sigmas, callback=cb, disable=disable, generator=g)
     return z.float()

@@ -33,10 +33,12 @@ def said(fn):
         out = fn()
     return out, [str(w.message) for w in ws if issubclass(w.category, PromptWarning)]
 
-def test_unknown_words_are_drawn_with_one_warning(pipe):
-    x, msgs = said(lambda: pipe(['a curly seven', 'a seven upside down', 'a 7'], seed=0).images)
-    assert x.shape == (3, 1, 28, 28) and len(msgs) == 1, msgs
-    assert "['curly', 'upside', 'down']" in msgs[0] and 'drawing anyway' in msgs[0]
+def test_unknown_words_are_drawn_with_one_warning_of_each_kind(pipe):
+    x, msgs = said(lambda: pipe(['a chunky seven', 'a seven upside down', 'a sevn', 'a 7'], seed=0).images)
+    assert x.shape == (4, 1, 28, 28) and len(msgs) == 2, msgs
+    # no known word or n-gram: named; known pieces: said gently, a misspelt digit word as the word it is read as
+    assert "cannot place: ['chunky', 'down']" in msgs[0] and 'drawing anyway' in msgs[0], msgs
+    assert "read 'sevn' as 'seven'" in msgs[1] and "read from their letters: ['upside']" in msgs[1], msgs
     _, msgs = said(lambda: pipe('Draw me a seven, please!', seed=0).images)     # capitals and punctuation are not unknown words
     assert msgs == [], msgs
 
@@ -45,9 +47,19 @@ def test_no_digit_and_only_unknown_words(pipe):
     assert [m for m in msgs if 'names no digit' in m] == []
     x, msgs = said(lambda: pipe('a thick thing', seed=0).images)
     assert x.shape == (1, 1, 28, 28) and any('names no digit' in m for m in msgs), msgs
-    x, msgs = said(lambda: pipe('xyzzy plugh', seed=0).images)                   # only unknown words: both warnings, a digit all the same
-    assert x.shape == (1, 1, 28, 28) and len(msgs) == 2 and "['xyzzy', 'plugh']" in msgs[0] and 'names no digit' in msgs[1], msgs
+    x, msgs = said(lambda: pipe('xyzzy qxzv', seed=0).images)                    # only unknown words: both warnings, a digit all the same
+    assert x.shape == (1, 1, 28, 28) and len(msgs) == 2 and "['xyzzy', 'qxzv']" in msgs[0] and 'names no digit' in msgs[1], msgs
     with pytest.raises(ValueError, match='never saw'): pipe('xyzzy', check_words=True)
+    with pytest.raises(ValueError, match='never saw'): pipe('a sevn', check_words=True)   # strict: misspellings too
+
+@pytest.mark.quality
+def test_misspelt_digits_are_drawn(pipe):
+    prompts = ['a zeor', 'the number oen', 'a twoo', 'a thre', 'a fuor', 'a fiev', 'the digit sixx', 'a sevne', 'an eihgt', 'a nien']
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', PromptWarning)
+        x = pipe(prompts, num_images_per_prompt=5, seed=0).images
+    acc = (predict(load_judge(device='cpu'), x*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
+    assert acc >= 0.8, acc
 
 def test_long_prompt_is_cut_with_a_warning(pipe):
     with warnings.catch_warnings(record=True) as ws:
@@ -89,6 +101,8 @@ def test_callback_sees_latents_and_digits(pipe):
     (dict(prompt='a 7', batch_size=0), ValueError, 'batch_size'), (dict(prompt='a 7', num_images_per_prompt=-1), ValueError, 'at least 1'),
     (dict(prompt='a 7', negative_prompt=['a 1', 'a 2']), ValueError, 'one or 1'),
     (dict(prompt='a 7', output_type='jpeg'), ValueError, 'output_type'), (dict(prompt='a 7', generator='seed'), TypeError, 'Generator'),
+    (dict(prompt='a 7', guidance_interval=(5, 1)), ValueError, 'above'), (dict(prompt='a 7', guidance_interval=2), ValueError, 'sigma_lo'),
+    (dict(prompt='a 7', guidance_interval=(0, float('inf'))), ValueError, 'guidance_interval'),
 ])
 def test_bad_input(pipe, kw, err, msg):
     with pytest.raises(err, match=msg): pipe(**kw)
