@@ -4,7 +4,7 @@
 
 # %% ../nbs/01a_lab.ipynb #c73753e8
 from __future__ import annotations
-import functools, io, json, math, os, random, statistics, time, warnings
+import functools, io, json, math, random, statistics, time, warnings
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -306,6 +306,7 @@ def clip_report(
 # %% ../nbs/11_pipeline.ipynb #3bcab6b3
 # for minidiff.lab, where this chapter's pictures and reports are exported
 from .conditional import *
+from .clip import word_ids
 from .latent import *
 from .pipeline import *
 
@@ -354,7 +355,7 @@ def attention_maps(
     # (steps, HW, L)
     maps = torch.stack([torch.stack(seen[i*per:(i + 1)*per]).mean(0) for i in range(steps)])
     tok = pipe.clip.tokenizer
-    tokens = [tok.itos[i] for i in tok(prompt)[0].tolist()]
+    tokens = [tok.itos[i] for i in word_ids(tok(prompt))[0].tolist()]
     return maps.transpose(1, 2).reshape(steps, -1, side, side).cpu(), tokens, x
 
 # %% ../nbs/11_pipeline.ipynb #e7ec26c8
