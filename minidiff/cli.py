@@ -12,7 +12,7 @@ from .core import from_pm1, weights_path
 from .lab import images_png
 from .evaluate import GENERATORS, measure
 from .conditional import generate_digits, check_digits, check_guidance, GUIDANCE as DIGIT_GUIDANCE
-from .pipeline import LatentDiffusionPipeline, check_prompts, GUIDANCE as PROMPT_GUIDANCE
+from .pipeline import LatentDiffusionPipeline, check_prompts, GUIDANCE as PROMPT_GUIDANCE, GUIDANCE_INTERVAL
 from .samplers import SAMPLERS
 
 # %% auto #0
@@ -81,7 +81,8 @@ def _by_prompt(a)->torch.Tensor:
     check_prompts(a.prompt, check_words=a.strict)
     g = check_guidance(PROMPT_GUIDANCE if a.guidance is None else a.guidance)
     pipe, files = _pipeline(a.model or 'latent')
-    _say(f'drawing with the latent pipeline ({files}), guidance {g:g}')
+    iv = '' if GUIDANCE_INTERVAL is None else ' for sigma in [{:g}, {:g}]'.format(*GUIDANCE_INTERVAL)
+    _say(f'drawing with the latent pipeline ({files}), guidance {g:g}{iv}')
     out = pipe(a.prompt, num_inference_steps=a.steps, guidance_scale=g, negative_prompt=a.negative,
                num_images_per_prompt=a.n, seed=a.seed, sampler=a.sampler, check_words=a.strict)
     return out.images
