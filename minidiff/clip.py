@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_clip.ipynb #849786ab
 from __future__ import annotations
-import functools, math, random, re, string, warnings, zlib
+import functools, math, random, re, string, unicodedata, warnings, zlib
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -16,7 +16,7 @@ from .fit import FitConfig, fit
 # %% auto #0
 __all__ = ['DIGIT_WORDS', 'ATTRS', 'OPPOSITE', 'FRAMES', 'NOUNS', 'WORDS', 'FILLERS', 'HELD_OUT_FRAMES', 'HELD_OUT_NOUNS',
            'HELD_OUT_WORDS', 'HELD_OUT_FILLERS', 'EDITS', 'CLIP_FIT', 'TOKENS', 'digit_properties', 'grammar_words',
-           'split_words', 'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer',
+           'fold', 'split_words', 'add_filler', 'Captioner', 'fix_articles', 'write_caption', 'normalise', 'Tokenizer',
            'WordTokenizer', 'ngrams', 'SubwordTokenizer', 'word_ids', 'typo', 'held_out_typo', 'add_typos',
            'drop_words', 'ClipConfig', 'ImageEncoder', 'TextEncoder', 'Clip', 'clip_loss', 'make_tokenizer',
            'train_clip', 'class_prompts', 'phrasings', 'zero_shot', 'search', 'load_clip']
@@ -84,10 +84,14 @@ def grammar_words(held_out:bool=False)->set:
     written = {'an', 'that', 'is', 'and'}   # the words `write_caption` adds
     return set(split_words(text)) | set(DIGIT_WORDS) | {str(d) for d in range(10)} | written
 
+def fold(text:str)->str:
+    "Lower case, accents dropped ('Sevén' -> 'seven') and other characters beyond ASCII (emoji) left out."
+    return unicodedata.normalize('NFKD', text.lower()).encode('ascii', 'ignore').decode()
+
 def split_words(text:str)->list[str]:
     """Lower-cased words, numbers and punctuation marks of `text` ('right-leaning' is three: right,
     -, leaning)."""
-    return re.findall(r'[a-z]+|[0-9]|[^\sa-z0-9]', text.lower())
+    return re.findall(r'[a-z]+|[0-9]|[^\sa-z0-9]', fold(text))
 
 def add_filler(caption:str, rng:random.Random, p:float=0.5)->str:
     """With probability `p`, one or two made-up words (2-8 random letters) inserted at random places
@@ -174,9 +178,9 @@ def write_caption(
 
 # %% ../nbs/09_clip.ipynb #c19e4143
 def normalise(text:str)->str:
-    """Lower case, single spaces, and punctuation read as a space (the hyphen of 'right-leaning'
-    aside): what both tokenizers read."""
-    return ' '.join(re.sub(r'[^a-z0-9\s-]', ' ', text.lower()).split())
+    """Lower case, accents dropped (`fold`), single spaces, and punctuation read as a space (the
+    hyphen of 'right-leaning' aside): what both tokenizers read."""
+    return ' '.join(re.sub(r'[^a-z0-9\s-]', ' ', fold(text)).split())
 
 class Tokenizer:
     """Character-level tokenizer: ids for the characters of `texts`, plus <pad>, <bos>, <eos>,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, re, warnings
+import copy, re, string, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -16,12 +16,12 @@ from .samplers import (SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_n
                                t_to_sigma, sigma_to_t)
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, SubwordTokenizer, load_clip, DIGIT_WORDS, grammar_words, split_words
+from .clip import Clip, SubwordTokenizer, load_clip, DIGIT_WORDS, grammar_words, split_words, ngrams
 from .latent import TextUNet, load_latent, prompt_features
 
 # %% auto #0
 __all__ = ['READ_AS', 'GUIDANCE', 'GUIDANCE_INTERVAL', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'read_as',
-           'check_prompts', 'PipelineOutput', 'LatentDiffusionPipeline']
+           'edits1', 'spell', 'respell', 'check_prompts', 'PipelineOutput', 'LatentDiffusionPipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
 class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder cannot place, or read as others, no digit named, or several."
@@ -45,6 +45,39 @@ def read_as(clip:Clip, words)->dict:
     return {w: DIGIT_WORDS[i] for w, i, s in zip(words, best.indices.tolist(), best.values.tolist())
             if i < 10 and s >= READ_AS}
 
+def edits1(word:str)->set:
+    """Every string one edit from `word`: a letter dropped, two neighbours swapped, a letter
+    replaced or a letter added (Damerau's four edits, as in Norvig's spelling corrector)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    drops = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaced = {a + c + b[1:] for a, b in splits if b for c in string.ascii_lowercase}
+    added = {a + c + b for a, b in splits for c in string.ascii_lowercase}
+    return (drops | swaps | replaced | added) - {word}
+
+def spell(words, known)->dict:
+    """The known word that each of `words` (of three letters or more, not in `known`) is one edit
+    from: 'sevn' -> 'seven', 'thcik' -> 'thick', 'sevens' -> 'seven'. Where several known words
+    are, the one sharing the most of the word's letter pieces (09's n-grams: 'hevy' is 'heavy',
+    not 'hey'); where none is, or a tie remains, the word is not in the result."""
+    vocab = {w for w in known if len(w) >= 3 and w.isalpha()}
+    out = {}
+    for w in dict.fromkeys(words):
+        if len(w) < 3 or not w.isalpha() or w in known: continue
+        near = edits1(w) & vocab
+        if len(near) > 1:
+            shared = {c: len(set(ngrams(w)) & set(ngrams(c))) for c in near}
+            top = max(shared.values())
+            near = [c for c in near if shared[c] == top]
+        if len(near) == 1: out[w] = next(iter(near))
+    return out
+
+def respell(prompt:str, fixes:dict)->str:
+    """`prompt` with the words in `fixes` replaced ('a sevn' -> 'a seven'); the prompt itself when
+    it has none of them."""
+    ws = split_words(prompt)
+    return ' '.join(fixes.get(w, w) for w in ws) if any(w in fixes for w in ws) else prompt
+
 def _digits_named(words)->set: return {w if w.isdigit() else str(DIGIT_WORDS.index(w)) for w in words if w.isdigit() or w in DIGIT_WORDS}
 
 def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False,
@@ -53,9 +86,9 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     Words training never wrote: refused with `check_words`; otherwise drawn, and said once: those
     the text encoder cannot place (with `clip`'s word pieces: no known word or n-gram; without
     `clip`: all of them) in a warning naming them, the others more gently ("read 'sevn' as
-    'seven'" where `clip` reads a digit's word, `read_as`; else "read from their letters"). A
-    prompt that names no digit, or more than one ('a 3 and a 5'; 'the number 17', read as a 1 and
-    a 7): drawn, with a warning saying so."""
+    'seven'" for a word one edit from a known word, `spell`, or that `clip` reads as a digit's
+    word, `read_as`; else "read from their letters"). A prompt that names no digit, or more than
+    one ('a 3 and a 5'; 'the number 17', read as a 1 and a 7): drawn, with a warning saying so."""
     ps = [prompts] if isinstance(prompts, str) else prompts
     if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
         raise TypeError(f'{name}: expected a string or a non-empty list of strings, got '
@@ -67,9 +100,10 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     if check_words and new:
         raise ValueError(f'{name}: words the text encoder never saw in training: {new}. It knows: '
                          f'{", ".join(sorted(known))}')
-    unknown = [w for w in new if not sub or clip.tokenizer.unknown(w)]
-    pieces = [w for w in new if w not in unknown]
-    readings = read_as(clip, pieces) if pieces else {}
+    fixes = spell(new, known)                                                # misspellings of known words
+    unknown = [w for w in new if w not in fixes and (not sub or clip.tokenizer.unknown(w))]
+    pieces = [w for w in new if w not in unknown and w not in fixes]
+    readings = {**(read_as(clip, pieces) if pieces else {}), **fixes}
     no_digit, several = [], []
     for p in ps:
         if not p.strip():
@@ -82,8 +116,8 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     if unknown:
         warnings.warn(f'{name}: words the text encoder never saw in training and cannot place: {unknown}; '
                       'drawing anyway (they may be ignored or change the digit)', PromptWarning, stacklevel=3)
-    if pieces:
-        said = [f'read {w!r} as {readings[w]!r}' for w in pieces if w in readings]
+    if pieces or fixes:
+        said = [f'read {w!r} as {readings[w]!r}' for w in new if w in readings]
         rest = [w for w in pieces if w not in readings]
         if rest: said.append(f'not words it knows, read from their letters: {rest}')
         warnings.warn(f'{name}: ' + '; '.join(said), PromptWarning, stacklevel=3)
@@ -134,6 +168,7 @@ class LatentDiffusionPipeline:
     ):
         self.sched, self.bf16_setting = sched or schedule_for(unet), bf16
         self.weights, self.vae, self.clip = unet.eval(), vae.eval(), clip.eval()
+        self.known = set(getattr(clip.tokenizer, 'words', None) or known_words())   # the words it read in training
         self.to(device or default_device())
 
     def to(self, device)->LatentDiffusionPipeline:
@@ -232,6 +267,8 @@ def __call__(self:LatentDiffusionPipeline,
     "Digits for `prompt` (N = prompts x `num_images_per_prompt`), as a `PipelineOutput`."
     prompts = check_prompts(prompt, check_words=check_words, clip=self.clip)
     negs = check_prompts('' if negative_prompt is None else negative_prompt, 'negative_prompt', True, check_words, self.clip)
+    fixes = spell([w for p in prompts + negs for w in split_words(p)], self.known)   # 'a sevn' is drawn as 'a seven'
+    prompts, negs = [respell(p, fixes) for p in prompts], [respell(p, fixes) for p in negs]
     if len(negs) not in (1, len(prompts)):
         raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got '
                          f'{len(negs)}')

@@ -61,6 +61,27 @@ def test_misspelt_digits_are_drawn(pipe):
     acc = (predict(load_judge(device='cpu'), x*2 - 1) == torch.arange(10).repeat_interleave(5)).float().mean().item()
     assert acc >= 0.8, acc
 
+def test_misspellings_are_read_as_the_words_they_misspell(pipe):
+    "A word one edit from one known word is drawn as that word, and said once."
+    x, msgs = said(lambda: pipe(['a sevn', 'a thcik eigth', 'the nmuber 4'], 4, seed=0).images)
+    assert torch.equal(x, pipe(['a seven', 'a thick eight', 'the number 4'], 4, seed=0).images)
+    assert len(msgs) == 1 and "read 'thcik' as 'thick'" in msgs[0] and "read 'nmuber' as 'number'" in msgs[0], msgs
+
+@pytest.mark.parametrize('prompt,same_as,warns', [
+    ('sevn thcik', 'seven thick', ["read 'sevn' as 'seven'"]),        # only typos
+    ('a 7even', 'a 7 seven', ["read 'even' as 'seven'"]),              # digits and letters mixed: '7' and 'even'
+    ('a 7 \U0001f642\u2728', 'a 7', []),                                  # emoji are not words
+    ('seven seven seven seven', None, []),                             # repeated words: one digit named
+    ('A SEV\u00c9N', 'a seven', []),                                      # accents dropped, capitals lowered
+    ('a ' + 'seven'*30, None, ["as 'seven'"]),                         # one very long word: read from its pieces
+])
+def test_odd_prompts_are_defined(pipe, prompt, same_as, warns):
+    x, msgs = said(lambda: pipe(prompt, 4, num_images_per_prompt=2, seed=0).images)
+    assert x.shape == (2, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    if same_as is not None: assert torch.equal(x, pipe(same_as, 4, num_images_per_prompt=2, seed=0).images)
+    for w in warns: assert any(w in m for m in msgs), (prompt, msgs)
+    if not warns: assert msgs == [], (prompt, msgs)
+
 def test_long_prompt_is_cut_with_a_warning(pipe):
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
