@@ -4,10 +4,13 @@
     python bench/bench_course.py 03 04           # only notebooks whose names start with these
     python bench/bench_course.py --save          # also write nbs/figures/course_times.json
     python bench/bench_course.py --save-outputs  # also store each notebook's outputs from this run (then nbdev_clean)
+    python bench/bench_course.py 07 --flags MEASURE=True   # measure again what the notebook's flags keep stored
 
 Unlike `nbdev_test`, this runs every code cell, `#| slow` ones included (Jupyter ignores nbdev's flags), without
 `IN_TEST` and with all of PyTorch's threads, with the notebook's flags (`RETRAIN`, `MEASURE`) as committed: off.
-`--save-outputs` writes what this run printed and drew back into each notebook that ran without error, so the stored
+`--flags NAME=VALUE` runs the notebooks with a flag switched (`MEASURE=True` re-measures and stores the figures
+of every `measured(...)` cell, `RUN=True` retrains the exercises' solutions): on an idle machine, so that their stored
+seconds are what a learner will wait; such a run never stores outputs. `--save-outputs` writes what this run printed and drew back into each notebook that ran without error, so the stored
 outputs are a learner's Run All on this machine (run it on an idle machine; the timings the notebooks print name the CPU). Targets (issue 15): each notebook <= 120 s, the course <= 15 minutes, each file <= 300 KB.
 """
 import argparse, json, os, subprocess, sys, time
@@ -19,12 +22,15 @@ NBS = ROOT/'nbs'
 NB_LIMIT, COURSE_LIMIT, SIZE_LIMIT = 120, 15*60, 300_000
 
 _RUNNER = r'''
-import json, sys, time
+import json, os, re, sys, time
 from pathlib import Path
 from execnb.nbio import read_nb
 from execnb.shell import CaptureShell
 from fastcore.xtras import working_directory
 fn = Path(sys.argv[1]); nb = read_nb(fn); k = CaptureShell(fn); cells = []
+flags = json.loads(os.environ.get('BENCH_COURSE_FLAGS', '{}'))   # a flag's assignment, switched: 'MEASURE = False' -> 'MEASURE = True'
+for c in nb.cells:
+    for name, value in flags.items(): c.source = re.sub(rf'^{name} = \w+', f'{name} = {value}', c.source, flags=re.M)
 k.run("import matplotlib; matplotlib.use('Agg')")
 with working_directory(fn.parent):
     for c in nb.cells:
@@ -41,9 +47,10 @@ if len(sys.argv) > 2:
 print(json.dumps(dict(cells=cells, error=None)))
 '''
 
-def run_notebook(fn:Path, save:bool=False)->dict:
+def run_notebook(fn:Path, save:bool=False, flags:dict|None=None)->dict:
     "Run `fn` in a fresh Python process (a fresh kernel, as Jupyter's Run All after a restart); its time and slow cells."
     env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
+    if flags: env['BENCH_COURSE_FLAGS'] = json.dumps(flags)
     t0 = time.time()
     p = subprocess.run([sys.executable, '-c', _RUNNER, str(fn)] + (['save'] if save else []), capture_output=True, text=True, env=env)
     secs = time.time() - t0
@@ -57,12 +64,15 @@ def main():
     ap.add_argument('only', nargs='*', help='run only notebooks whose names start with these')
     ap.add_argument('--save', action='store_true', help='write nbs/figures/course_times.json')
     ap.add_argument('--save-outputs', action='store_true', help="store each notebook's outputs from this run, then nbdev_clean")
+    ap.add_argument('--flags', nargs='*', default=[], metavar='NAME=VALUE', help="switch the notebooks' flags (e.g. MEASURE=True); outputs are not stored")
     a = ap.parse_args()
+    flags = dict(f.split('=', 1) for f in a.flags)
+    if flags and (a.save_outputs or a.save): ap.error('--flags measures again; it does not store outputs or course times')
     fns = sorted(f for f in NBS.glob('*.ipynb') if not f.name.startswith('_') and (not a.only or f.name.startswith(tuple(a.only))))
-    print(f'CPU: {cpu_kind()}; {len(fns)} notebooks, each in a fresh process, every cell (flags as committed)', flush=True)
+    print(f'CPU: {cpu_kind()}; {len(fns)} notebooks, each in a fresh process, every cell (flags: {flags or "as committed"})', flush=True)
     rows = []
     for fn in fns:
-        r = run_notebook(fn, a.save_outputs); rows.append(r)
+        r = run_notebook(fn, a.save_outputs, flags); rows.append(r)
         flag = ('  FAILED: ' + r['error']) if r['error'] else ('' if r['seconds'] <= NB_LIMIT else f'  over {NB_LIMIT} s')
         size = '' if r['bytes'] <= SIZE_LIMIT else f'  over {SIZE_LIMIT//1000} KB'
         slow = ', '.join(f"{c['seconds']:.0f} s {c['first_line'][:40]!r}" for c in r['slowest'] if c['seconds'] >= 10)

@@ -3,18 +3,19 @@ class accuracy for N training-like and N held-out prompts (09's caption grammar:
 fillers), FID of the training-like digits against the floor at N, every synonym pair ("a bold D" against "a skinny D"
 from the same seeds, training and held-out words), prompts with two or three attributes (each word against its
 opposite), 16 digits at 20 steps in a warm pipeline and from a cold `minidiff generate`, and the size of the shipped weights.
-Run: python bench/bench_pipeline.py [--n 2000] [--guidance 1.75] [--sweep 1.5 2 3] [--unet PATH --clip PATH]
+Run: python bench/bench_pipeline.py [--n 2000] [--guidance 2.5] [--sweep 1.5 2 3] [--unet PATH --clip PATH]
 (on an otherwise idle machine). Writes nbs/figures/pipeline.json (shown in 11_pipeline) unless --out says otherwise."""
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
 from minidiff.core import WEIGHTS_DIR, precision_report
-from minidiff.pipeline import LatentDiffusionPipeline
+from minidiff.pipeline import LatentDiffusionPipeline, GUIDANCE, GUIDANCE_INTERVAL
 from minidiff.lab import adherence_report, attribute_pairs, multi_attribute_check, time_pipeline
 
 p = argparse.ArgumentParser()
 p.add_argument('--n', type=int, default=2000, help='prompts per measurement (default 2000)')
-p.add_argument('--guidance', type=float, default=1.75, help='the guidance scale measured in full (default 1.75, the pipeline default)')
+p.add_argument('--guidance', type=float, default=GUIDANCE, help=f'the guidance scale measured in full (default {GUIDANCE:g}, the pipeline\'s; '
+               f'every call guides only for sigma in {GUIDANCE_INTERVAL}, the pipeline\'s default interval)')
 p.add_argument('--sweep', type=float, nargs='*', default=[], help='other guidance scales: class accuracy and FID only')
 p.add_argument('--unet', default='latent', help='the noise predictor (default: the shipped one)')
 p.add_argument('--clip', default='clip', help='the text encoder (default: the shipped one)')
@@ -23,7 +24,7 @@ p.add_argument('--out', default=str(Path(__file__).parents[1]/'nbs/figures/pipel
 a = p.parse_args()
 
 pr = precision_report('cpu')
-res = dict(command='python bench/bench_pipeline.py ' + ' '.join(sys.argv[1:]),
+res = dict(command='python bench/bench_pipeline.py ' + ' '.join(sys.argv[1:]), guidance_interval=GUIDANCE_INTERVAL,
            machine=f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
                    f"CPU kind {pr['cpu_capability']}, native bf16 {pr['native_bf16']}, {pr['precision']}")
 t0 = time.perf_counter()

@@ -134,7 +134,7 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
 # the default guidance scale and the noise levels it applies at (sigma of the latents; None: every level):
 # the best trade-off measured below of FID against the digit asked for, on plain prompts and captions
-GUIDANCE = 2.5
+GUIDANCE = 2.0
 GUIDANCE_INTERVAL = (0.3, 5.0)
 # what a folder of pipeline weights holds
 WEIGHT_FILES = dict(unet='latent.pt', vae='autoencoder.pt', clip='clip.pt')

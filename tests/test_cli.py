@@ -57,7 +57,7 @@ def test_generate_says_which_model(tmp_path, capsys):
     code, _, err = run(['generate', '--digit', '7', '--n', '2', '--steps', '2', '-o', str(tmp_path/'d.pt')], capsys)
     assert code == 0 and 'pixel model of 07_conditional (conditional.pt), guidance 1.35; --digit switches' in err, err
     code, _, err = run(['generate', 'a 7', '--n', '2', '--steps', '2', '-o', str(tmp_path/'p.pt')], capsys)
-    assert code == 0 and 'minidiff: drawing with the latent pipeline (latent.pt, autoencoder.pt, clip.pt), guidance 2.5 for sigma in [0.3, 5]' in err, err
+    assert code == 0 and 'minidiff: drawing with the latent pipeline (latent.pt, autoencoder.pt, clip.pt), guidance 2 for sigma in [0.3, 5]' in err, err
     assert torch.load(tmp_path/'p.pt', weights_only=True).shape == (2, 1, 28, 28)
 
 @pytest.mark.parametrize('name', SHIPPED)
