@@ -200,7 +200,8 @@ def main(argv=None, # The arguments (default: the command line's)
     """The `minidiff` command (MINIDIFF_TRACEBACK=1 shows an error's full traceback, for bug
     reports)."""
     a = parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try: return COMMANDS[a.cmd](a)
+    # the exit code: 0 once the command is done (what it returns, a path or figures, is for Python callers)
+    try: COMMANDS[a.cmd](a); return 0
     except USER_ERRORS as e:
         if os.environ.get('MINIDIFF_TRACEBACK'): raise
         _fail(e)

@@ -21,7 +21,7 @@ from .latent import TextUNet, load_latent, prompt_features
 
 # %% auto #0
 __all__ = ['READ_AS', 'GUIDANCE', 'GUIDANCE_INTERVAL', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'read_as',
-           'edits1', 'spell', 'respell', 'check_prompts', 'PipelineOutput', 'LatentDiffusionPipeline']
+           'edits1', 'spell', 'prompt_fixes', 'respell', 'check_prompts', 'PipelineOutput', 'LatentDiffusionPipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
 class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder cannot place, or read as others, no digit named, or several."
@@ -55,22 +55,30 @@ def edits1(word:str)->set:
     added = {a + c + b for a, b in splits for c in string.ascii_lowercase}
     return (drops | swaps | replaced | added) - {word}
 
-def spell(words, known)->dict:
-    """The known word that each of `words` (of three letters or more, not in `known`) is one edit
-    from: 'sevn' -> 'seven', 'thcik' -> 'thick', 'sevens' -> 'seven'. Where several known words
-    are, the one sharing the most of the word's letter pieces (09's n-grams: 'hevy' is 'heavy',
-    not 'hey'); where none is, or a tie remains, the word is not in the result."""
+def spell(words, known, prefer=())->dict:
+    """The known word that each of `words` (not in `known`) is one edit from: 'sevn' -> 'seven',
+    'thcik' -> 'thick', 'sevens' -> 'seven'. Where several known words are, those in `prefer` if
+    any are ('thre': 'three', not 'the', when a digit is wanted), then the one sharing the most of
+    the word's letter pieces (09's n-grams: 'hevy' is 'heavy', not 'hey'); a tie, or no known
+    word, leaves the word out. A word of two letters is read only as a word in `prefer`."""
     vocab = {w for w in known if len(w) >= 3 and w.isalpha()}
     out = {}
     for w in dict.fromkeys(words):
-        if len(w) < 3 or not w.isalpha() or w in known: continue
+        if len(w) < 2 or not w.isalpha() or w in known: continue
         near = edits1(w) & vocab
+        wanted = near & set(prefer)
+        if wanted or len(w) < 3: near = wanted
         if len(near) > 1:
             shared = {c: len(set(ngrams(w)) & set(ngrams(c))) for c in near}
-            top = max(shared.values())
-            near = [c for c in near if shared[c] == top]
+            near = [c for c in near if shared[c] == max(shared.values())]
         if len(near) == 1: out[w] = next(iter(near))
     return out
+
+def prompt_fixes(prompt:str, known)->dict:
+    """The misspelt words of one prompt, as `spell` reads them: a digit's word preferred when the
+    prompt names no digit otherwise (every prompt should name one)."""
+    ws = split_words(prompt)
+    return spell([w for w in ws if w not in known], known, () if _digits_named(ws) else DIGIT_WORDS)
 
 def respell(prompt:str, fixes:dict)->str:
     """`prompt` with the words in `fixes` replaced ('a sevn' -> 'a seven'); the prompt itself when
@@ -100,7 +108,7 @@ def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_word
     if check_words and new:
         raise ValueError(f'{name}: words the text encoder never saw in training: {new}. It knows: '
                          f'{", ".join(sorted(known))}')
-    fixes = spell(new, known)                                                # misspellings of known words
+    fixes = {w: c for p in ps for w, c in prompt_fixes(p, known).items()}      # misspellings of known words
     unknown = [w for w in new if w not in fixes and (not sub or clip.tokenizer.unknown(w))]
     pieces = [w for w in new if w not in unknown and w not in fixes]
     readings = {**(read_as(clip, pieces) if pieces else {}), **fixes}
@@ -267,8 +275,8 @@ def __call__(self:LatentDiffusionPipeline,
     "Digits for `prompt` (N = prompts x `num_images_per_prompt`), as a `PipelineOutput`."
     prompts = check_prompts(prompt, check_words=check_words, clip=self.clip)
     negs = check_prompts('' if negative_prompt is None else negative_prompt, 'negative_prompt', True, check_words, self.clip)
-    fixes = spell([w for p in prompts + negs for w in split_words(p)], self.known)   # 'a sevn' is drawn as 'a seven'
-    prompts, negs = [respell(p, fixes) for p in prompts], [respell(p, fixes) for p in negs]
+    # 'a sevn' is drawn as 'a seven'
+    prompts, negs = ([respell(p, prompt_fixes(p, self.known)) for p in ps] for ps in (prompts, negs))
     if len(negs) not in (1, len(prompts)):
         raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got '
                          f'{len(negs)}')

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 import torch
 import torch.distributed as dist
-from .core import load_weights, precision_report, save_weights, weights_path
+from .core import cpu_kind, load_weights, precision_report, save_weights, weights_path
 from . import autoencoder, clip, conditional, denoiser, fit, judge, lab, latent
 from .fit import FitConfig, dist_info, load_checkpoint
 
@@ -200,12 +200,9 @@ def _curve(losses:list, every:int=50)->list:
     return [round(sum(w)/len(w), 5) for w in windows]
 
 def _machine()->str:
-    "The machine a run was made on, in words."
+    "The machine a run was made on, in words: the CPU's model and kind (`cpu_kind`), the device, the precision."
     p = precision_report()
-    bf16 = ' with native bf16' if p['native_bf16'] else ''
-    return (f"{platform.machine()}, {os.cpu_count()} cores, {p['device']}, CPU kind "
-            f"{p['cpu_capability']}"
-            f"{bf16}, {p['precision']}")
+    return f"{platform.machine()}, {cpu_kind()}, {p['device']}, {p['precision']}"
 
 def record(command:str, # The recipe as `recipe_command` writes it
            r:Recipe, # The recipe

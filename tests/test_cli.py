@@ -81,3 +81,10 @@ def test_train_toy_tiny(tmp_path, capsys):
     code, out, err = run(['train', 'toy', '--max-steps', '3', '--seed', '2', '--out', str(tmp_path/'cli.pt')], capsys)
     assert code == 0 and 'saved' in out, err
     assert torch.load(tmp_path/'cli.pt', weights_only=True)['meta']['recipe'] == m['recipe']
+
+def test_the_installed_command_exits_0_when_it_succeeds(tmp_path):
+    "The console script runs `sys.exit(main())`: a command that worked exits with 0, and prints no return value."
+    code = 'import sys; from minidiff.cli import main; sys.exit(main(sys.argv[1:]))'
+    r = subprocess.run([sys.executable, '-c', code, 'generate', '--digit', '3', '--n', '2', '--steps', '2', '-o', str(tmp_path/'three.png')],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and (tmp_path/'three.png').exists() and 'three.png\n' not in r.stderr, (r.returncode, r.stderr)
