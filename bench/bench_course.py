@@ -32,6 +32,7 @@ flags = json.loads(os.environ.get('BENCH_COURSE_FLAGS', '{}'))   # a flag's assi
 for c in nb.cells:
     for name, value in flags.items(): c.source = re.sub(rf'^{name} = \w+', f'{name} = {value}', c.source, flags=re.M)
 k.run_cell('%matplotlib inline')   # figures shown at the end of each cell, as Jupyter shows them
+k.run_cell("import matplotlib; matplotlib.rcParams['figure.dpi'] = 72")   # stored small
 with working_directory(fn.parent):
     for c in nb.cells:
         if c.cell_type != 'code' or 'nbdev_export(' in c.source: continue
@@ -45,15 +46,16 @@ if len(sys.argv) > 2:
     import base64, io
     from PIL import Image
     from execnb.nbio import write_nb
-    for c in nb.cells:   # a grey picture is stored as an 8-bit grey PNG: the same pixels, about half the bytes
+    for c in nb.cells:   # a grey picture is stored as an 8-bit grey PNG: the same pixels, about half the bytes;
         for o in c.get('outputs', []):
             png = o.get('data', {}).get('image/png')
             if not png: continue
             im = Image.open(io.BytesIO(base64.b64decode(png))).convert('RGBA')
             r, g, b, a = im.split()
-            if r.tobytes() == g.tobytes() == b.tobytes() and a.getextrema() == (255, 255):
-                buf = io.BytesIO(); r.save(buf, 'PNG', optimize=True)
-                if buf.tell() < len(png)*3//4: o['data']['image/png'] = base64.b64encode(buf.getvalue()).decode()
+            grey = r.tobytes() == g.tobytes() == b.tobytes() and a.getextrema() == (255, 255)
+            buf = io.BytesIO()   # otherwise a palette of 256 colours: plots and maps look the same at a fraction of the bytes
+            (r if grey else im.convert('RGB').quantize(256, method=Image.Quantize.FASTOCTREE)).save(buf, 'PNG', optimize=True)
+            if buf.tell() < len(png)*3//4: o['data']['image/png'] = base64.b64encode(buf.getvalue()).decode()
     write_nb(nb, fn)
 print(json.dumps(dict(cells=cells, error=None)))
 '''
