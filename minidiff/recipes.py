@@ -288,7 +288,11 @@ def train(name:str, # A recipe's name: one of `RECIPES`
         procs = f"{world} process{'es' if world > 1 else ''}"
         print(f'Training {name!r} in {procs}; the weights go to {out}, checkpoints to {ckpt}',
               file=sys.stderr)
-    try: return _train(r, out, ckpt, world, device, verbose, **overrides)
+    try:
+        path = _train(r, out, ckpt, world, device, verbose, **overrides)
+        # the others wait for rank 0's measuring and saving: no process tears the group down early
+        if world > 1: dist.barrier()
+        return path
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
