@@ -120,7 +120,7 @@ def train_latent(
     p_uncond:float=0.1, # How often the caption is replaced by the empty prompt (for guidance)
     p_filler:float=0.5, # How often one or two made-up words are slipped into the caption
     p_typo:float=0.1, # How often each word of a caption is misspelt (`add_typos`), for encoders that read word pieces
-    p_bare:float=0.3, # How often a caption says no attribute at all, whatever the digit looks like ("a seven" then means any seven)
+    p_bare:float=0.3, # How often a caption names the digit alone, whatever it looks like ("a seven": any seven)
     device=None, # Default: `default_device()`
     **kwargs, # Passed on to `fit`: ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[TextUNet, dict]:
