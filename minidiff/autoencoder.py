@@ -118,6 +118,8 @@ class Autoencoder(nn.Module):
         return self.decoder(z.to(self.scale.device)/self.scale).float().clamp(-1, 1)
 
 # %% ../nbs/08_autoencoder.ipynb #2a9d65d6
+# the full recipe costs about 4 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the speed-run `minidiff train autoencoder --quick` (1 epoch) 1.4 min
 AE_FIT = FitConfig(epochs=3, bs=128, lr=2e-3, warmup=0.02)   # the autoencoders' recipe
 
 def ae_loss(ae:Autoencoder, x:torch.Tensor, kl:float=1e-3)->tuple:
@@ -160,7 +162,7 @@ def train_autoencoder(
 
 def load_autoencoder(name='autoencoder', device=None)->Autoencoder:
     "The shipped autoencoder (`minidiff train autoencoder`), or one saved at a path."
-    return load_weights(name, Autoencoder, AEConfig, device)
+    return load_weights(name, Autoencoder, AEConfig, device, stem='autoencoder')
 
 # %% ../nbs/08_autoencoder.ipynb #b5d738da
 @torch.no_grad()

@@ -16,21 +16,48 @@ from .pipeline import LatentDiffusionPipeline, check_prompts, GUIDANCE as PROMPT
 from .samplers import SAMPLERS
 
 # %% auto #0
-__all__ = ['NEEDS', 'COMMANDS', 'USER_ERRORS', 'train_cmd', 'evaluate_cmd', 'generate_cmd', 'Parser', 'parser', 'main']
+__all__ = ['NEEDS', 'COMMANDS', 'USER_ERRORS', 'train_cmd', 'in_folder', 'evaluate_cmd', 'generate_cmd', 'Parser', 'parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #a1cadfb8
 # weights a recipe reads: `--clip`
-NEEDS = sorted({k for r in recipes.RECIPES.values() for k in r.needs})
+NEEDS = sorted({k for r in recipes.RECIPES.values() for k in recipes.needs_of(r, quick=True)})
 
-def train_cmd(a)->Path|None:
-    "`minidiff train NAME`: run NAME's recipe (in `--nproc` processes) and save its weights."
+def train_cmd(a):
+    """`minidiff train NAME`: run NAME's recipe (in `--nproc` processes) and save its weights;
+    `minidiff train all --out DIR`: every model's speed-run."""
+    if a.name == 'all': return _train_all(a)
     o = {k: getattr(a, k) for k in recipes.OPTIONS}
     return recipes.train(a.name, a.out, **o, **{k: getattr(a, k) for k in NEEDS})
 
+def _train_all(a)->dict:
+    "`minidiff train all --out DIR [--resume]`: `recipes.train_all`, after refusing what is for one recipe."
+    if not a.out: raise ValueError('train all writes six weights files: say which folder, --out DIR')
+    one = [f'--{k}' for k in ('data', 'epochs', *NEEDS) if getattr(a, k) is not None] + (['--nproc'] if a.nproc != 1 else [])
+    if one: raise ValueError(f'{", ".join(one)}: for one recipe; train all runs every speed-run as it is')
+    kw = {k: getattr(a, k) for k in ('seed', 'eval_n', 'max_steps', 'ckpt_every')}
+    return recipes.train_all(a.out, a.resume, **{k: v for k, v in kw.items() if v is not None})
+
 # %% ../nbs/90_cli.ipynb #c403b6c5
+def in_folder(name:str, # A generator's name (`conditional`, `latent`, ...) or a weights file
+              weights:str|None, # `--weights DIR`: a folder `minidiff train all` wrote (None: the shipped weights)
+             ):
+    "What `name` means with `--weights DIR`: DIR's file of that name (for the pipeline, DIR itself)."
+    if weights is None: return name
+    d = Path(weights)
+    if not d.is_dir(): raise ValueError(f'--weights {d}: no such folder (`minidiff train all --out DIR` writes one)')
+    if name in ('latent', 'pipeline'): return str(d)
+    if name not in recipes.RECIPES:
+        raise ValueError(f'--weights names a folder: give a model by name, not {name!r}')
+    if not (d/f'{name}.pt').is_file():
+        raise FileNotFoundError(f'--weights {d}: there is no {name}.pt in it')
+    return str(d/f'{name}.pt')
+
 def evaluate_cmd(a)->dict:
     "`minidiff evaluate NAME`: print FID, the floor at the same n and speed (and class accuracy)."
-    res = dict(model=a.model, **measure(a.model, a.n, a.steps, a.sampler, a.seed, a.guidance))
+    m = in_folder(a.model, a.weights)
+    res = dict(model=a.model, **measure(m, a.n, a.steps, a.sampler, a.seed, a.guidance))
+    if a.weights: res['weights'] = a.weights
     if a.json: print(json.dumps(res))
     else:
         for k, v in res.items(): print(f'{k:>17}: {v}')
@@ -52,7 +79,7 @@ def _made_by(m:str, name:str, what:str):
 
 def _by_digit(a)->torch.Tensor:
     "`--digit D`: digits from 07's pixel model, in [0, 1]."
-    m = a.model or 'conditional'
+    m = a.model or in_folder('conditional', a.weights)
     g = check_guidance(DIGIT_GUIDANCE if a.guidance is None else a.guidance)
     check_digits(a.digit, a.n)
     _made_by(m, 'conditional', '--digit')
@@ -80,7 +107,7 @@ def _by_prompt(a)->torch.Tensor:
     # refused before anything is loaded
     check_prompts(a.prompt, check_words=a.strict)
     g = check_guidance(PROMPT_GUIDANCE if a.guidance is None else a.guidance)
-    pipe, files = _pipeline(a.model or 'latent')
+    pipe, files = _pipeline(a.model or in_folder('latent', a.weights))
     iv = '' if GUIDANCE_INTERVAL is None else ' for sigma in [{:g}, {:g}]'.format(*GUIDANCE_INTERVAL)
     _say(f'drawing with the latent pipeline ({files}), guidance {g:g}{iv}')
     out = pipe(a.prompt, num_inference_steps=a.steps, guidance_scale=g, negative_prompt=a.negative,
@@ -92,6 +119,7 @@ def _digits(a)->torch.Tensor:
     if (a.prompt is None) == (a.digit is None):
         raise ValueError('say what to draw: a prompt such as "a thick seven", or --digit D (not '
                          'both)')
+    if a.model and a.weights: raise ValueError('--model names one weights file, --weights a folder: not both')
     return _by_digit(a) if a.digit is not None else _by_prompt(a)
 
 # %% ../nbs/90_cli.ipynb #00d12eef
@@ -143,17 +171,23 @@ def _fail(message):
 def _train_parser(sub):
     t = sub.add_parser('train', help='retrain a shipped model by its recipe', epilog=recipes.recipe_table(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)   # the table, as it is laid out
-    t.add_argument('name', choices=list(recipes.RECIPES), metavar='NAME', help='the recipe (the table below)')
+    t.add_argument('name', choices=[*recipes.RECIPES, 'all'], metavar='NAME',
+                   help='the recipe (the table below), or all: every model of the course by its speed-run, into --out DIR')
+    t.add_argument('--quick', action='store_true', help="the recipe's speed-run (what train all runs)")
+    t.add_argument('--data', metavar='DIR', help='denoiser, conditional: learn from your own images, one subfolder '
+                   'per label, any size or format PIL reads (as many steps as on MNIST)')
     t.add_argument('--epochs', type=float, help="passes over the training digits (default: the recipe's)")
     t.add_argument('--seed', type=int, help="seed for the data order and noise (default: the recipe's, 0)")
-    t.add_argument('--out', help='where to save (default: the shipped weights file)')
-    t.add_argument('--eval-n', type=int, help='test digits the figures are measured on (default: all)')
+    t.add_argument('--out', help='where to save (default: the shipped weights file; train all: a folder)')
+    t.add_argument('--eval-n', type=int,
+                   help='test digits the figures are measured on (default: all), or digits a generator draws (1,000; latent 500)')
     t.add_argument('--max-steps', type=int, help='stop after this many steps (quick runs)')
     t.add_argument('--nproc', type=int, default=1, help='train in N processes with torchrun (default 1)')
-    t.add_argument('--resume', action='store_true', help='carry on from the checkpoint OUT.ckpt')
+    t.add_argument('--resume', action='store_true',
+                   help='carry on from the checkpoint OUT.ckpt (train all: keep the finished models in OUT too)')
     t.add_argument('--ckpt-every', type=float, help='seconds between checkpoints (default 300; 0: every step)')
     for k in NEEDS:
-        who = ', '.join(n for n, r in recipes.RECIPES.items() if k in r.needs)
+        who = ', '.join(n + ('' if k in r.needs else ' --quick') for n, r in recipes.RECIPES.items() if k in recipes.needs_of(r, True))
         t.add_argument(f'--{k}', help=f'{who} only: a path to the {k} weights to read (default: {k}.pt)')
 
 def _evaluate_parser(sub):
@@ -165,6 +199,7 @@ def _evaluate_parser(sub):
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--guidance', type=float, default=None,
                    help=f'guidance (default {DIGIT_GUIDANCE} for conditional, {PROMPT_GUIDANCE} for the pipeline)')
+    e.add_argument('--weights', help='a folder `minidiff train all` wrote: its file of that name (FID still by the shipped judge)')
     e.add_argument('--json', action='store_true', help='print one JSON object')
 
 # %% ../nbs/90_cli.ipynb #376e0cb8
@@ -182,6 +217,7 @@ def _generate_parser(sub):
     g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
     g.add_argument('--model', help='the noise predictor, a name or path (default: latent; --digit: conditional)')
+    g.add_argument('--weights', help='a folder `minidiff train all` wrote: draw with its files instead of the shipped ones')
     g.add_argument('-o', '--out', required=True, help='NAME.png (a grid) or NAME.pt (a tensor [N,1,28,28])')
 
 def parser()->argparse.ArgumentParser:

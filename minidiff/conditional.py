@@ -67,6 +67,8 @@ def check_digits(digits, n:int)->torch.Tensor:
     return d
 
 # %% ../nbs/07_conditional.ipynb #d19f0004
+# the full recipe costs about 31 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the speed-run `--quick` (3 epochs from the denoiser, min-SNR-5) 4.6 min
 CONDITIONAL_FIT = replace(DENOISER_FIT, epochs=20)   # the recipe: the denoiser's, trained twice as long (`minidiff train conditional`)
 # the default scale for the shipped model: its best trade-off of FID against class accuracy,
 # measured below
@@ -101,4 +103,4 @@ def generate_digits(
 # %% ../nbs/07_conditional.ipynb #fd061643
 def load_conditional(name='conditional', device=None)->UNet:
     "The shipped digit-conditioned noise predictor (`minidiff train conditional`)."
-    return load_weights(name, UNet, UNetConfig, device)
+    return load_weights(name, UNet, UNetConfig, device, stem='conditional')

@@ -355,11 +355,15 @@ def batched(
 WEIGHTS_DIR = Path(minidiff.__file__).parent/'weights'  # the shipped weights, inside the package
 
 def weights_path(
-    name:str, # A shipped model's name (`judge`, `denoiser`, ...) or a path to a `.pt` file
+    name:str, # A shipped model's name (`judge`, `denoiser`, ...), a path to a `.pt` file, or a folder of them
+    stem:str|None=None, # In a folder: the file's name without `.pt` (e.g. `latent`)
 )->Path:
-    """Where the weights called `name` live: a path as given, or the shipped file
-    `minidiff/weights/{name}.pt`."""
+    """Where the weights called `name` live: a path as given, `{folder}/{stem}.pt` (what `minidiff
+    train all --out` writes), or the shipped file `minidiff/weights/{name}.pt`."""
     p = Path(name)
+    if p.is_dir():
+        if stem is None: raise ValueError(f'{name} is a folder: name the weights file in it')
+        return p/f'{stem}.pt'
     return p if p.suffix == '.pt' else WEIGHTS_DIR/f'{name}.pt'
 
 # %% ../nbs/95_core.ipynb #95ee1dfb
@@ -394,10 +398,14 @@ def load_weights(
     model_cls=None, # Model class, built as `model_cls(config_cls(**config))`; None returns the raw dict
     config_cls=None, # The config dataclass
     device=None, # Where to put the model (default: `default_device()`)
+    stem:str|None=None, # When `name` is a folder: the file in it, without `.pt`
 ):
     """Load weights saved by `save_weights` safely (`weights_only=True`); build the model in eval
     mode when a class is given."""
-    path = weights_path(name)
+    path = weights_path(name, stem)
+    if not path.exists() and path.parent != WEIGHTS_DIR and path.parent.is_dir() and stem:
+        raise FileNotFoundError(f'No weights at {path}: `minidiff train all --out {path.parent}` '
+                                f'writes {path.name} there')
     if not path.exists():
         raise FileNotFoundError(f'No weights at {path}. Shipped weights are made by `minidiff '
                                 f'train {path.stem}`; '

@@ -4,6 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #56a8eeee
 from __future__ import annotations
+from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 from .core import in_test, to_pm1
@@ -11,7 +12,8 @@ from .mnist_files import load_mnist   # appendix 96: fetched once, checked, cach
 _all_ = ['load_mnist']
 
 # %% auto #0
-__all__ = ['digits_to_float', 'get_dls', 'training_digits', 'random_digits', 'load_mnist']
+__all__ = ['IMAGE_SUFFIXES', 'CHANGES', 'digits_to_float', 'get_dls', 'training_digits', 'random_digits', 'as_mnist',
+           'image_folder', 'load_mnist']
 
 # %% ../nbs/01_data.ipynb #bff7948a
 def digits_to_float(
@@ -68,3 +70,72 @@ def random_digits(
         keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
         x, y = x[keep], y[keep]
     return digits_to_float(x), y.long()
+
+# %% ../nbs/01_data.ipynb #1a23628f
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.pgm', '.ppm')
+# why each change is made, said once per folder
+CHANGES = {'made grey': "MNIST's digits are grey (colour dropped; transparent pixels read as white paper)",
+           'inverted': "MNIST's digits are white ink on black (these had dark ink on a light ground)",
+           'fitted': "MNIST's digits are 28x28, their ink in the middle 20x20 (cropped to the ink, scaled, centred)"}
+
+def _bytes(im)->torch.Tensor: return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.height, im.width)
+
+def as_mnist(im, # A PIL image: any mode, any size
+            )->tuple:
+    """The image as MNIST's bytes [28,28] (None when it has no ink), and the changes made (keys of
+    `CHANGES`)."""
+    from PIL import Image
+    done = []
+    if im.mode in ('RGBA', 'LA', 'PA') or 'transparency' in im.info:   # transparent: on white paper
+        paper = Image.new('RGBA', im.size, 'white'); paper.alpha_composite(im.convert('RGBA')); im = paper
+    if im.mode != 'L': im, done = im.convert('L'), ['made grey']
+    a = _bytes(im)
+    edge = torch.cat([a[0], a[-1], a[:, 0], a[:, -1]]).float().mean()
+    if edge > 127: a, done = 255 - a, done + ['inverted']
+    ink = (a > 32).nonzero()
+    if not len(ink): return None, done
+    if a.shape != (28, 28):
+        (r0, c0), (r1, c1) = ink.min(0).values.tolist(), ink.max(0).values.tolist()
+        crop = a[r0:r1 + 1, c0:c1 + 1].contiguous()
+        crop = Image.frombytes('L', (crop.shape[1], crop.shape[0]), bytes(crop.flatten().tolist()))
+        s = 20/max(crop.size)
+        crop = crop.resize((max(1, round(crop.width*s)), max(1, round(crop.height*s))), Image.LANCZOS)
+        out = Image.new('L', (28, 28)); out.paste(crop, ((28 - crop.width)//2, (28 - crop.height)//2))
+        a, done = _bytes(out), done + ['fitted']
+    return a, done
+
+# %% ../nbs/01_data.ipynb #197f5345
+def image_folder(
+    path, # A folder with one subfolder of images per label
+    min_labels:int=1, # Refuse fewer labels than this (2 for a model told the label)
+    verbose:bool=True, # Say once why each kind of change was made
+)->tuple:
+    """The images under `path` made like MNIST's digits: `(x [N,1,28,28] in [-1, 1], y [N] long,
+    names)`, `names[y]` a label's folder."""
+    from PIL import Image, UnidentifiedImageError
+    path = Path(path)
+    if not path.is_dir(): raise ValueError(f'{path} is not a folder: expected one subfolder of images per label')
+    dirs = sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith('.'))
+    files = {d.name: sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES) for d in dirs}
+    files = {k: v for k, v in files.items() if v}
+    if not files:
+        raise ValueError(f'{path} has no images in subfolders: put each label\'s images in a folder of '
+                         f'its own ({path}/a/1.png, {path}/b/1.png, ...; {", ".join(IMAGE_SUFFIXES)})')
+    if len(files) < min_labels:
+        raise ValueError(f'{path} has images of one label ({next(iter(files))}): a model told the label '
+                         f'needs at least {min_labels}; the unconditional denoiser learns from one')
+    digits = all(k in '0123456789' and len(k) == 1 for k in files)
+    names = [str(d) for d in range(10)] if digits else sorted(files)
+    xs, ys, counts = [], [], {}
+    for name, fs in files.items():
+        for f in fs:
+            try:
+                with Image.open(f) as im: a, done = as_mnist(im)
+            except (UnidentifiedImageError, OSError) as e:
+                raise ValueError(f'{f} is not an image PIL can read ({type(e).__name__}): remove it') from None
+            if a is None: raise ValueError(f'{f} has no ink: every pixel is the background colour')
+            for c in done: counts[c] = counts.get(c, 0) + 1
+            xs.append(a); ys.append(names.index(name))
+    if verbose:
+        for c, k in counts.items(): print(f'{k} of {len(xs)} images {c}: {CHANGES[c]}')
+    return digits_to_float(torch.stack(xs)), torch.tensor(ys), names

@@ -16,7 +16,7 @@ from .noise import NoiseSchedule, make_schedule, add_noise, check_steps
 
 # %% auto #0
 __all__ = ['DENOISER_FIT', 'timestep_embedding', 'UNetConfig', 'ResBlock', 'UpTo', 'UNet', 'predict_noise', 'drop_labels',
-           'diffusion_loss', 'train_denoiser', 'load_denoiser', 'one_step_x0']
+           'diffusion_loss', 'start_from', 'train_denoiser', 'load_denoiser', 'one_step_x0']
 
 # %% ../nbs/03_denoiser.ipynb #8854042d
 def timestep_embedding(
@@ -155,6 +155,8 @@ def predict_noise(
 
 # %% ../nbs/03_denoiser.ipynb #a5cda907
 # the recipe of the shipped noise predictor
+# the full recipe costs about 15 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the speed-run `minidiff train denoiser --quick` (3 epochs, min-SNR-5) 4.5 min
 DENOISER_FIT = FitConfig(epochs=10, bs=128, lr=3e-3, warmup=0.02, ema=0.999)
 
 # %% ../nbs/03_denoiser.ipynb #a929d7b5
@@ -162,33 +164,52 @@ def drop_labels(c:torch.Tensor, p:float, null:int)->torch.Tensor:
     "Labels `c` with each one replaced by `null` (\"no label\") with probability `p`."
     return torch.where(torch.rand(len(c), device=c.device) < p, null, c) if p > 0 else c
 
-def diffusion_loss(model:UNet, x0:torch.Tensor, sched:NoiseSchedule, c=None, p_uncond:float=0.)->torch.Tensor:
+def diffusion_loss(model:UNet, x0:torch.Tensor, sched:NoiseSchedule, c=None, p_uncond:float=0.,
+                   snr_gamma:float|None=None)->torch.Tensor:
     """The DDPM loss on a batch: MSE between the noise added at random steps and the model's
-    prediction."""
+    prediction; with `snr_gamma`, each digit's error weighted by min(SNR, gamma)/SNR."""
     t = torch.randint(0, sched.T, (len(x0),), device=x0.device)
     xt, noise = add_noise(x0, t, sched)
     if isinstance(c, torch.Tensor): c = drop_labels(c, p_uncond, model.cfg.n_classes)
-    return F.mse_loss(model(xt, t, c).float(), noise)
+    if snr_gamma is None: return F.mse_loss(model(xt, t, c).float(), noise)
+    err = (model(xt, t, c).float() - noise).pow(2).mean((1, 2, 3))          # (B,)
+    ab = sched.alpha_bar.to(x0.device)[t]
+    snr = ab/(1 - ab)                                                        # signal to noise at each digit's step
+    return (err*snr.clamp(max=snr_gamma)/snr).mean()
 
 # %% ../nbs/03_denoiser.ipynb #b4b38ea8
+def start_from(model:UNet, init:UNet):
+    """Copy `init`'s weights into `model`; a label embedding `init` lacks starts at zero, so the
+    model starts as `init` told no label."""
+    own = model.state_dict()
+    sd = {k: v for k, v in init.state_dict().items() if k in own and v.shape == own[k].shape}
+    missing = set(own) - set(sd)
+    if missing - {'label_emb.weight'}:
+        raise ValueError(f'init is another network: it lacks {sorted(missing)[:3]}')
+    model.load_state_dict(sd, strict=False)
+    if model.label_emb is not None and 'label_emb.weight' in missing: nn.init.zeros_(model.label_emb.weight)
+
 def train_denoiser(
     cfg:UNetConfig=UNetConfig(), # The model to build
     fcfg:FitConfig=DENOISER_FIT, # How to train it
     data:tuple|None=None, # Training digits and labels `(x [N,1,28,28] in [-1,1], y [N])`; MNIST's 60,000 when None
     p_uncond:float=0.1, # With labels: how often a label is dropped (for guidance)
+    snr_gamma:float|None=None, # Weight each step's error by min(SNR, gamma)/SNR (min-SNR-gamma); None: plain MSE
+    init:UNet|None=None, # Start from this model's weights (e.g. the unconditional one; a new label embedding starts at 0)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[UNet, dict]:
     "Train a noise predictor from scratch with `fit`; returns the EMA model and the history."
     data = training_digits() if data is None else data
     set_seed(fcfg.seed)
     sched, model = make_schedule(cfg.schedule, cfg.T), UNet(cfg)   # the model's config carries its schedule
-    loss = lambda m, b: diffusion_loss(m, b[0], sched, b[1] if cfg.n_classes else None, p_uncond)
+    if init is not None: start_from(model, init)
+    loss = lambda m, b: diffusion_loss(m, b[0], sched, b[1] if cfg.n_classes else None, p_uncond, snr_gamma)
     return fit(model, loss, data, fcfg, name=kwargs.pop('name', 'conditional' if cfg.n_classes else 'denoiser'), **kwargs)
 
 # %% ../nbs/03_denoiser.ipynb #9c506114
 def load_denoiser(name='denoiser', device=None)->UNet:
     "The shipped noise predictor (or one saved by `minidiff train ... --out PATH`), in eval mode."
-    return load_weights(name, UNet, UNetConfig, device)
+    return load_weights(name, UNet, UNetConfig, device, stem='denoiser')
 
 # %% ../nbs/03_denoiser.ipynb #03d0df7b
 def one_step_x0(xt:torch.Tensor, eps:torch.Tensor, t, sched:NoiseSchedule)->torch.Tensor:

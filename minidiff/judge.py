@@ -65,6 +65,8 @@ def augment(x:torch.Tensor, shift:float=2/28, rot:float=10., scale:float=0.1)->t
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode='zeros') - 1
 
 # %% ../nbs/04_judge.ipynb #5a3de9cb
+# the full recipe costs about 50 s of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the speed-run `minidiff train judge --quick` (2 epochs) 25 s
 JUDGE_FIT = FitConfig(epochs=4, bs=128, lr=3e-3, warmup=0.3, wd=0.05)   # the judge's recipe: a long warm-up, weight decay
 
 # %% ../nbs/04_judge.ipynb #fb97ea11
@@ -149,7 +151,7 @@ def class_accuracy(judge:Judge, x:torch.Tensor, labels)->float:
 # %% ../nbs/04_judge.ipynb #ef992ff9
 def load_judge(name='judge', device=None)->Judge:
     "The shipped judge (or one saved by `minidiff train judge --out PATH`), in eval mode."
-    return load_weights(name, Judge, JudgeConfig, device)
+    return load_weights(name, Judge, JudgeConfig, device, stem='judge')
 
 # %% ../nbs/04_judge.ipynb #0fff46a8
 def real_digits(n:int, seed:int=0)->torch.Tensor:

@@ -108,6 +108,8 @@ def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
 
 # %% ../nbs/10_latent.ipynb #108cca40
 # the recipe of the shipped latent model
+# the full recipe costs about 18.5 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the speed-run `minidiff train latent --quick` (3 epochs, min-SNR-5) 4.6 min
 LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)
 
 # %% ../nbs/10_latent.ipynb #1e8edc65
@@ -121,6 +123,7 @@ def train_latent(
     p_filler:float=0.5, # How often one or two made-up words are slipped into the caption
     p_typo:float=0.1, # How often each word of a caption is misspelt (`add_typos`), for encoders that read word pieces
     p_bare:float=0.3, # How often a caption names the digit alone, whatever it looks like ("a seven": any seven)
+    snr_gamma:float|None=None, # Weight each step's error by min(SNR, gamma)/SNR (03's `diffusion_loss`); None: plain MSE
     device=None, # Default: `default_device()`
     **kwargs, # Passed on to `fit`: ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[TextUNet, dict]:
@@ -142,7 +145,7 @@ def train_latent(
         with torch.autocast(mu.device.type, enabled=False):
             c = prompt_features(clip, clip.tokenizer(caps).to(mu.device))
         # a sample from each posterior
-        return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c)
+        return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c, snr_gamma=snr_gamma)
     def caption(d:dict)->str:
         if random.random() < p_uncond: return ''
         # a caption that leaves out an attribute would otherwise mostly describe a middling digit
@@ -157,4 +160,4 @@ def train_latent(
 def load_latent(name='latent', device=None)->TextUNet:
     """The shipped text-conditioned latent noise predictor (`minidiff train latent`), or one saved
     at a path."""
-    return load_weights(name, TextUNet, TextUNetConfig, device)
+    return load_weights(name, TextUNet, TextUNetConfig, device, stem='latent')

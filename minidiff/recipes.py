@@ -4,7 +4,7 @@
 
 # %% ../nbs/85_recipes.ipynb #0c3af9ed
 from __future__ import annotations
-import datetime, math, os, platform, socket, subprocess, sys
+import datetime, math, os, platform, socket, subprocess, sys, time
 from dataclasses import dataclass, field, asdict, fields, replace
 from pathlib import Path
 from typing import Callable
@@ -13,11 +13,13 @@ import torch.distributed as dist
 from .core import cpu_kind, load_weights, precision_report, save_weights, weights_path
 from . import autoencoder, clip, conditional, denoiser, fit, judge, lab, latent
 from .fit import FitConfig, dist_info, load_checkpoint
+from .data import image_folder
 
 # %% auto #0
-__all__ = ['RECIPES', 'OPTIONS', 'Recipe', 'ToyConfig', 'toy_classifier', 'train_toy', 'measure_toy', 'measure_judge',
-           'measure_autoencoder', 'measure_clip', 'recipe_table', 'train_args', 'recipe_command', 'check', 'record',
-           'fit_config', 'launch_command', 'train', 'recipe_of', 'load']
+__all__ = ['RECIPES', 'QUICK', 'OPTIONS', 'ALL', 'Recipe', 'needs_of', 'ToyConfig', 'toy_classifier', 'train_toy', 'measure_toy',
+           'measure_judge', 'measure_autoencoder', 'measure_clip', 'measure_generator', 'measure_latent',
+           'recipe_table', 'train_args', 'recipe_command', 'check', 'record', 'fit_config', 'launch_command', 'train',
+           'recipe_of', 'load', 'check_all_out', 'train_all']
 
 # %% ../nbs/85_recipes.ipynb #f35e40e0
 @dataclass(frozen=True)
@@ -33,10 +35,18 @@ class Recipe:
     kwargs:dict = field(default_factory=dict)   # what else `train_fn` takes for this recipe
     needs:dict = field(default_factory=dict)    # shipped weights it reads -> the keyword they go in
     half:bool = False         # store the weights as float16 (half the file)
-    measure:Callable|None = None   # `measure(model, hist, eval_n)->dict`: figures to record
+    measure:Callable|None = None   # `measure(model, hist, eval_n, **weights_read)->dict`: figures to record
     eval_n_kw:str|None = None # the train function's keyword for the test digits it measures on
     loss_key:str = 'losses'   # the history's list the loss curve is drawn from
     every:int = 50            # steps per point of the recorded loss curve
+    quick:FitConfig|None = None   # the speed-run: the fit `--quick` and `train all` run, found by measurement
+    quick_kwargs:dict = field(default_factory=dict)   # what `train_fn` takes differently in the speed-run
+    quick_needs:dict = field(default_factory=dict)    # weights the speed-run reads besides `needs` -> keyword
+    quick_s:float = 0.        # the speed-run's wall time where it was tuned (`train all`'s estimate)
+
+def needs_of(r:Recipe, quick:bool=False)->dict:
+    "The weights recipe `r` reads (its speed-run's with `quick`), by name -> the keyword they go in."
+    return {**r.needs, **(r.quick_needs if quick else {})}
 
 # %% ../nbs/85_recipes.ipynb #1be10ef6
 @dataclass
@@ -89,6 +99,31 @@ def measure_clip(model, # The trained encoders
     "Zero-shot accuracy and the attribute check, and the captioner the training captions came from."
     return dict(**lab.clip_report(model, n_test=eval_n), captioner=hist['captioner'])
 
+def measure_generator(model, # A trained noise predictor on pixels
+                      hist:dict, # `fit`'s history (unused)
+                      eval_n:int|None=None, # Digits to draw (default 1,000)
+                     )->dict:
+    """FID against the floor at the same n (and, told the digit, the share the judge reads as it):
+    digits drawn in 20 steps, the course's judge."""
+    from minidiff.evaluate import evaluate   # the evaluation module reads the recipes: imported when needed
+    n = eval_n or 1000
+    r = evaluate(model, n, 20, disable=True)
+    return dict(eval_n=n, **{k: r[k] for k in ('fid_ratio', 'class_accuracy') if k in r})
+
+def measure_latent(model, # The trained text-conditioned noise predictor
+                   hist:dict, # `fit`'s history (unused)
+                   eval_n:int|None=None, # Prompts of each grammar (default 500)
+                   ae=None, clip=None, # The autoencoder and text encoder it was trained with
+                  )->dict:
+    """The pipeline's right-digit share for captions of test digits (training-like and held-out
+    grammars) and FID against the floor."""
+    from minidiff.pipeline import LatentDiffusionPipeline
+    from minidiff.clip import load_clip   # the argument `clip` hides the module's name
+    n, dev = eval_n or 500, next(model.parameters()).device
+    ae, clip = ae or autoencoder.load_autoencoder(device=dev), clip or load_clip(device=dev)
+    r = lab.adherence_report(LatentDiffusionPipeline(model, ae, clip, device=dev), n)
+    return dict(eval_n=n, **{k: r[k] for k in ('accuracy_training', 'accuracy_held_out', 'fid_ratio')})
+
 # %% ../nbs/85_recipes.ipynb #e467981b
 _UNET, _AE = denoiser.UNetConfig, autoencoder.AEConfig
 RECIPES = {r.name: r for r in (
@@ -97,9 +132,10 @@ RECIPES = {r.name: r for r in (
     Recipe('judge', "the digit classifier whose features give FID (04_judge)",
            judge.Judge, judge.JudgeConfig(), judge.JUDGE_FIT, judge.train_judge, measure=measure_judge),
     Recipe('denoiser', "the unconditional noise predictor on pixels (03_denoiser)",
-           denoiser.UNet, _UNET(), denoiser.DENOISER_FIT, denoiser.train_denoiser),
+           denoiser.UNet, _UNET(), denoiser.DENOISER_FIT, denoiser.train_denoiser, measure=measure_generator),
     Recipe('conditional', "the noise predictor that also takes the digit, dropped 10% of the time",
-           denoiser.UNet, _UNET(n_classes=10), conditional.CONDITIONAL_FIT, denoiser.train_denoiser),
+           denoiser.UNet, _UNET(n_classes=10), conditional.CONDITIONAL_FIT, denoiser.train_denoiser,
+           measure=measure_generator),
     Recipe('autoencoder', "the autoencoder (a VAE, small KL term) the latent pipeline uses (08)",
            autoencoder.Autoencoder, _AE(), autoencoder.AE_FIT, autoencoder.train_autoencoder,
            dict(kl=1e-3), measure=measure_autoencoder, eval_n_kw='n_test', loss_key='mse'),
@@ -118,20 +154,35 @@ RECIPES = {r.name: r for r in (
            measure=measure_clip, every=20),
     Recipe('latent', "the text-conditioned noise predictor on the autoencoder's latents (10)",
            latent.TextUNet, latent.LATENT, latent.LATENT_FIT, latent.train_latent,
-           needs=dict(autoencoder='ae', clip='clip'), half=True),
+           needs=dict(autoencoder='ae', clip='clip'), half=True, measure=measure_latent),
 )}
+
+# the speed-runs (`--quick`, `train all`): the least CPU time found to reach each model's quality bar (02a)
+# name: (fit, what else the train function takes, weights it reads besides, seconds where tuned: 2-core Xeon, AMX-BF16)
+_SNR = dict(snr_gamma=5.)   # min-SNR-5 weighting: at 3 epochs, the conditional model's FID 3.6x the floor against 6.8x
+QUICK = dict(
+    judge=(replace(judge.JUDGE_FIT, epochs=2), {}, {}, 30),
+    denoiser=(replace(denoiser.DENOISER_FIT, epochs=3, ema=0.998), _SNR, {}, 250),
+    # it starts from the unconditional model: at the same 3 epochs, 2.3x the floor against 3.6x from scratch
+    conditional=(replace(conditional.CONDITIONAL_FIT, epochs=3, ema=0.998), _SNR, dict(denoiser='init'), 250),
+    autoencoder=(replace(autoencoder.AE_FIT, epochs=1), {}, {}, 80),
+    clip=(clip.CLIP_FIT, {}, {}, 185),   # 1.5 epochs: 97.7% zero-shot, short of 99%; the full 5 epochs take 3 minutes
+    latent=(replace(latent.LATENT_FIT, epochs=3, ema=0.998), _SNR, {}, 240),
+)
+RECIPES.update({n: replace(RECIPES[n], quick=f, quick_kwargs=kw, quick_needs=nd, quick_s=s)
+                for n, (f, kw, nd, s) in QUICK.items()})
 
 # %% ../nbs/85_recipes.ipynb #a77297a6
 def recipe_table()->str:
     "The recipes as a table: name, what it trains, what it reads."
-    rows = [(r.name, r.what, ', '.join(r.needs) or '-') for r in RECIPES.values()]
+    rows = [(r.name, r.what, ', '.join([*r.needs, *(f'{k} (--quick)' for k in r.quick_needs)]) or '-') for r in RECIPES.values()]
     w = [max(len(row[i]) for row in rows + [('name', 'trains', 'reads')]) for i in range(3)]
     lines = [('name', 'trains', 'reads'), *rows]
     return '\n'.join(f'{a:<{w[0]}}  {b:<{w[1]}}  {c}' for a, b, c in lines)
 
 # %% ../nbs/85_recipes.ipynb #924a5edd
 # and what a recipe reads
-OPTIONS = ('epochs', 'seed', 'eval_n', 'max_steps', 'nproc', 'resume', 'ckpt_every')
+OPTIONS = ('quick', 'data', 'epochs', 'seed', 'eval_n', 'max_steps', 'nproc', 'resume', 'ckpt_every')
 
 def _flags(k:str, v)->list[str]:
     """One option as the command line writes it: `--max-steps 5`, `--epochs 0.5`, `--resume` or
@@ -169,9 +220,10 @@ def check(name:str, # A recipe's name
     if name not in RECIPES:
         raise ValueError(f'no recipe called {name!r}; expected one of {", ".join(RECIPES)}')
     r, o = RECIPES[name], {k: v for k, v in overrides.items() if v is not None}
-    bad = set(o) - set(OPTIONS) - set(r.needs)
+    needs = needs_of(r, o.get('quick', False))
+    bad = set(o) - set(OPTIONS) - set(needs)
     if bad:
-        raise ValueError(f'{name} takes {", ".join((*OPTIONS, *r.needs))}; not '
+        raise ValueError(f'{name} takes {", ".join((*OPTIONS, *needs))}; not '
                          f'{", ".join(sorted(bad))}')
     passes = 'a positive number of passes over the training digits (fractions allowed, e.g. 0.5)'
     _above('epochs', o.get('epochs'), what=passes)
@@ -179,17 +231,26 @@ def check(name:str, # A recipe's name
     _above('eval_n', o.get('eval_n'), 1, 'at least 2 test digits')
     _above('nproc', o.get('nproc', 1), what='a positive number of processes')
     _above('ckpt_every', o.get('ckpt_every'), what='seconds >= 0', strict=False)
-    for need in r.needs:
+    if o.get('data') and r.train_fn is not denoiser.train_denoiser:
+        own = ', '.join(n for n, q in RECIPES.items() if q.train_fn is denoiser.train_denoiser)
+        raise ValueError(f'--data: {name} learns from MNIST only; these learn from your images: {own}')
+    if o.get('data') and not Path(o['data']).is_dir():
+        raise ValueError(f"--data {o['data']}: no such folder (one subfolder of images per label)")
+    if o.get('quick') and r.quick is None:
+        quick = ', '.join(n for n, q in RECIPES.items() if q.quick)
+        raise ValueError(f'{name} has no speed-run (--quick); these do: {quick}')
+    for need in needs:
         if need in o and not Path(o[need]).is_file():
             raise ValueError(f'--{need}: no weights file at {o[need]}')
-    _check_nproc(r, o.get('nproc', 1))
+    _check_nproc(r, o.get('nproc', 1), o.get('quick'))
     return r
 
-def _check_nproc(r:Recipe, nproc:int):
+def _check_nproc(r:Recipe, nproc:int, quick:bool=False):
     "The global batch must split evenly between the processes."
-    if r.fit.bs % nproc:
-        ok = [n for n in range(1, min(r.fit.bs, 16) + 1) if r.fit.bs % n == 0]
-        raise ValueError(f"{r.name}'s batch of {r.fit.bs} does not divide evenly between {nproc} "
+    bs = (r.quick if quick else r.fit).bs
+    if bs % nproc:
+        ok = [n for n in range(1, min(bs, 16) + 1) if bs % n == 0]
+        raise ValueError(f"{r.name}'s batch of {bs} does not divide evenly between {nproc} "
                          "processes; "
                          f"--nproc can be one of {ok}")
 
@@ -222,19 +283,21 @@ def record(command:str, # The recipe as `recipe_command` writes it
 
 # %% ../nbs/85_recipes.ipynb #26befe81
 def fit_config(r:Recipe, # The recipe
-               **overrides, # `epochs`, `seed`, `max_steps`, `ckpt_every` (None: the recipe's)
+               **overrides, # `quick`, `epochs`, `seed`, `max_steps`, `ckpt_every` (None: the recipe's)
               )->FitConfig:
-    "The recipe's `FitConfig`, with what the run changes."
+    "The recipe's `FitConfig` (its speed-run's with `quick`), with what the run changes."
     keep = {f.name for f in fields(FitConfig)}
-    return replace(r.fit, **{k: v for k, v in overrides.items() if k in keep and v is not None})
+    return replace(r.quick if overrides.get('quick') else r.fit, **{k: v for k, v in overrides.items() if k in keep and v is not None})
 
 def _train_kwargs(r:Recipe, ckpt:Path, device=None, **overrides)->dict:
     """What the recipe's train function is called with: its kwargs, the weights it reads, where to
     checkpoint."""
-    kw = {**r.kwargs, 'ckpt': ckpt, 'resume': bool(overrides.get('resume')), 'name': r.name}
+    kw = {**r.kwargs, **(r.quick_kwargs if overrides.get('quick') else {}), 'ckpt': ckpt, 'resume': bool(overrides.get('resume')), 'name': r.name}
     if r.eval_n_kw: kw[r.eval_n_kw] = overrides.get('eval_n')
-    for need, key in r.needs.items():
-        if overrides.get(need) is not None: kw[key] = load(overrides[need], device)
+    for need, key in needs_of(r, overrides.get('quick', False)).items():
+        # a speed-run's extra input defaults to the shipped file; the rest default inside the train function
+        path = overrides.get(need) or (need if need in r.quick_needs else None)
+        if path is not None: kw[key] = load(path, device)
     return kw
 
 # %% ../nbs/85_recipes.ipynb #e6088023
@@ -298,16 +361,30 @@ def train(name:str, # A recipe's name: one of `RECIPES`
 
 def _train(r:Recipe, out:Path, ckpt:Path, world:int, device, verbose:bool, **overrides)->Path|None:
     "Train, measure and save (the measuring and saving on rank 0 only)."
-    fcfg = fit_config(r, **overrides)
+    fcfg, cfg, own = fit_config(r, **overrides), r.config, {}
     kwargs = _train_kwargs(r, ckpt, device, **overrides)
-    model, hist = r.train_fn(r.config, fcfg, device=device, **kwargs)
+    if overrides.get('data'): cfg, fcfg, kwargs['data'], own = _own_data(r, fcfg, verbose, **overrides)
+    model, hist = r.train_fn(cfg, fcfg, device=device, **kwargs)
     if hist['rank']: return None   # the other processes only train
-    figures = r.measure(model, hist, overrides.get('eval_n')) if r.measure else {}
+    inputs = {key: kwargs[key] for key in r.needs.values() if key in kwargs}   # e.g. the latent model's autoencoder
+    # the judge reads digits: images of other things are not measured
+    measure = r.measure if own.get('labels', list('0123456789')) == list('0123456789') else None
+    figures = measure(model, hist, overrides.get('eval_n'), **inputs) if measure else {}
     command = recipe_command(r.name, **overrides, nproc=world if world > 1 else None)
-    meta = record(command, r, fcfg, hist, **figures)
-    save_weights(model, out, getattr(model, 'cfg', r.config), half=r.half, **meta)
+    meta = record(command, r, fcfg, hist, **own, **figures)
+    save_weights(model, out, getattr(model, 'cfg', cfg), half=r.half, **meta)
     if verbose: print(f'saved {out} ({out.stat().st_size/1e6:.1f} MB); ' + _said(meta))
     return out
+
+def _own_data(r:Recipe, fcfg:FitConfig, verbose:bool, **overrides)->tuple:
+    """A recipe on the images of `--data DIR`: the config told their labels, the fit (as many steps
+    as on MNIST unless `--epochs`), the data, what to record."""
+    x, y, names = image_folder(overrides['data'], 2 if r.config.n_classes else 1, verbose and dist_info()[0] == 0)
+    if len(x) < fcfg.bs:
+        raise ValueError(f"--data {overrides['data']}: {len(x)} images, fewer than one batch ({fcfg.bs})")
+    if overrides.get('epochs') is None: fcfg = replace(fcfg, epochs=fcfg.epochs*60_000/len(x))
+    cfg = replace(r.config, n_classes=len(names)) if r.config.n_classes else r.config
+    return cfg, fcfg, (x, y), dict(labels=names, images=len(x))
 
 def _said(meta:dict)->str:
     "The record in one line, without the long parts."
@@ -335,3 +412,86 @@ def load(name_or_path, # A shipped model's name, or a path to a weights file
     "The model `name_or_path`, built as its recipe says, in eval mode; its record is in `.meta`."
     r = recipe_of(name_or_path)
     return load_weights(name_or_path, r.model, type(r.config), device)
+
+# %% ../nbs/85_recipes.ipynb #373b3b2f
+# the course's models, each after the weights it reads: what `minidiff train all` trains
+ALL = ('judge', 'denoiser', 'conditional', 'autoencoder', 'clip', 'latent')
+
+def _say(msg:str): print(f'train all: {msg}', file=sys.stderr, flush=True)
+
+def _recorded(path:Path)->str:
+    "The command a weights file records as its maker ('' when it records none)."
+    return str(load_weights(path).get('meta', {}).get('recipe', ''))
+
+def check_all_out(out:Path, # The folder `train all` writes
+                  resume:bool=False, # Carry on with what is there
+                 )->dict:
+    """Each model's state in `out`: 'done' (a finished speed-run, kept), 'resume' (a checkpoint) or
+    'train'; a clear error for a folder `train all` must not write into."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f'--out {out} is a file; train all writes a folder of weights files')
+    found = sorted(p.name for p in (*out.glob('*.pt'), *out.glob('*.ckpt'))) if out.is_dir() else []
+    if found and not resume:
+        raise ValueError(f'{out} already holds files of another run ({", ".join(found)}): add '
+                         '--resume to keep them and carry on, or choose an empty folder')
+    state = {}
+    for name in ALL:
+        pt, ck = out/f'{name}.pt', out/f'{name}.ckpt'
+        if pt.exists():
+            rec = _recorded(pt)
+            if not rec.startswith(f'minidiff train {name} --quick'):
+                raise ValueError(f'{pt} was not made by `minidiff train all` (it records '
+                                 f'{rec or "no recipe"!r}): move it away, or train into another folder')
+        state[name] = 'done' if pt.exists() else 'resume' if ck.exists() else 'train'
+    return state
+
+def _figures(meta:dict)->str:
+    "A weights file's figures in one line: what its recipe measured, then its time."
+    skip = {'recipe', 'wall_seconds', 'threads', 'date', 'torch', 'machine', 'epochs', 'steps', 'bf16', 'processes',
+            'loss_curve', 'train_config', 'captioner'}
+    return ', '.join(f'{k}={v}' for k, v in meta.items() if k not in skip)
+
+# %% ../nbs/85_recipes.ipynb #63073d81
+def train_all(out, # The folder to write: judge.pt, denoiser.pt, conditional.pt, autoencoder.pt, clip.pt, latent.pt
+              resume:bool=False, # Keep the finished models in `out`, resume the one under way
+              device=None, # Where to train (default: `default_device()`)
+              verbose:bool=True, # Progress bars and the recipes' own messages
+              names:tuple=ALL, # Which of `ALL` to train, in `ALL`'s order (the tests train a few)
+              **overrides, # `seed`, `eval_n`, `max_steps`, `ckpt_every`, given to every recipe
+             )->dict:
+    """Train every model of the course by its speed-run, in `ALL`'s order, into `out`: each model's
+    record (`meta`), by name."""
+    out = Path(out)
+    bad = set(overrides) - {'seed', 'eval_n', 'max_steps', 'ckpt_every'}
+    if bad: raise ValueError(f'train all takes seed, eval_n, max_steps, ckpt_every; not {", ".join(sorted(bad))}')
+    if set(names) - set(ALL): raise ValueError(f'train all trains {", ".join(ALL)}; not {", ".join(set(names) - set(ALL))}')
+    names = [n for n in ALL if n in names]
+    state, t0 = check_all_out(out, resume), time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    spent = tuned = 0.   # seconds this run took, and the same models' times where the speed-runs were tuned
+    records = {}
+    for i, name in enumerate(names):
+        r, pt = RECIPES[name], out/f'{name}.pt'
+        if state[name] == 'done':
+            records[name] = load_weights(pt)['meta']
+            _say(f'{name} ({i + 1} of {len(names)}): kept {pt}, finished before: {_figures(records[name])}')
+            continue
+        needs = {k: out/f'{k}.pt' for k in needs_of(r, quick=True)}
+        for k, p in needs.items():
+            if not p.is_file(): raise FileNotFoundError(f'{name} reads {p}, which is not there: train {k} first')
+        left = [n for n in names[i:] if state[n] != 'done']
+        eta = sum(RECIPES[n].quick_s for n in left)*(spent/tuned if tuned else 1.)
+        how = 'resuming' if state[name] == 'resume' else 'training'
+        _say(f'{how} {name} ({i + 1} of {len(names)}): {len(names) - len(left)} done, {len(left)} left, '
+             f'about {eta/60:.1f} min to go')
+        t = time.perf_counter()
+        train(name, pt, device, verbose, quick=True, resume=state[name] == 'resume', **overrides,
+              **{k: str(p) for k, p in needs.items()})
+        secs = time.perf_counter() - t
+        spent, tuned = spent + secs, tuned + r.quick_s
+        records[name] = load_weights(pt)['meta']
+        pt.with_suffix('.ckpt').unlink(missing_ok=True)   # the weights are whole: the checkpoint is spent
+        _say(f'{name} done in {secs:.0f} s: {_figures(records[name])}')
+    _say(f'{len(names)} models in {out} ({time.perf_counter() - t0:.0f} s this run)')
+    return records
