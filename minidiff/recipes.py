@@ -469,6 +469,7 @@ def train_all(out, # The folder to write: judge.pt, denoiser.pt, conditional.pt,
     if bad: raise ValueError(f'train all takes seed, eval_n, max_steps, ckpt_every; not {", ".join(sorted(bad))}')
     if set(names) - set(ALL): raise ValueError(f'train all trains {", ".join(ALL)}; not {", ".join(set(names) - set(ALL))}')
     names = [n for n in ALL if n in names]
+    overrides.setdefault('ckpt_every', 60.)   # a model takes minutes: an interruption costs at most one of them
     state, t0 = check_all_out(out, resume), time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     spent = tuned = 0.   # seconds this run took, and the same models' times where the speed-runs were tuned
