@@ -33,7 +33,8 @@ def train_cmd(a):
 def _train_all(a)->dict:
     "`minidiff train all --out DIR [--resume]`: `recipes.train_all`, after refusing what is for one recipe."
     if not a.out: raise ValueError('train all writes six weights files: say which folder, --out DIR')
-    one = [f'--{k}' for k in ('data', 'epochs', *NEEDS) if getattr(a, k) is not None] + (['--nproc'] if a.nproc != 1 else [])
+    one = [f'--{k}' for k in ('data', 'epochs', *NEEDS) if getattr(a, k) is not None]
+    one += ['--nproc'] if a.nproc != 1 else []
     if one: raise ValueError(f'{", ".join(one)}: for one recipe; train all runs every speed-run as it is')
     kw = {k: getattr(a, k) for k in ('seed', 'eval_n', 'max_steps', 'ckpt_every')}
     return recipes.train_all(a.out, a.resume, **{k: v for k, v in kw.items() if v is not None})
@@ -172,7 +173,7 @@ def _train_parser(sub):
     t = sub.add_parser('train', help='retrain a shipped model by its recipe', epilog=recipes.recipe_table(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)   # the table, as it is laid out
     t.add_argument('name', choices=[*recipes.RECIPES, 'all'], metavar='NAME',
-                   help='the recipe (the table below), or all: every model of the course by its speed-run, into --out DIR')
+                   help='the recipe (the table below), or all: every model by its speed-run, into --out DIR')
     t.add_argument('--quick', action='store_true', help="the recipe's speed-run (what train all runs)")
     t.add_argument('--data', metavar='DIR', help='denoiser, conditional: learn from your own images, one subfolder '
                    'per label, any size or format PIL reads (as many steps as on MNIST)')
@@ -180,14 +181,16 @@ def _train_parser(sub):
     t.add_argument('--seed', type=int, help="seed for the data order and noise (default: the recipe's, 0)")
     t.add_argument('--out', help='where to save (default: the shipped weights file; train all: a folder)')
     t.add_argument('--eval-n', type=int,
-                   help='test digits the figures are measured on (default: all), or digits a generator draws (1,000; latent 500)')
+                   help='test digits the figures are measured on (default: all), or digits a generator '
+                   'draws (1,000; latent 500)')
     t.add_argument('--max-steps', type=int, help='stop after this many steps (quick runs)')
     t.add_argument('--nproc', type=int, default=1, help='train in N processes with torchrun (default 1)')
     t.add_argument('--resume', action='store_true',
                    help='carry on from the checkpoint OUT.ckpt (train all: keep the finished models in OUT too)')
     t.add_argument('--ckpt-every', type=float, help='seconds between checkpoints (default 300; 0: every step)')
     for k in NEEDS:
-        who = ', '.join(n + ('' if k in r.needs else ' --quick') for n, r in recipes.RECIPES.items() if k in recipes.needs_of(r, True))
+        who = ', '.join(n + ('' if k in r.needs else ' --quick') for n, r in recipes.RECIPES.items()
+                        if k in recipes.needs_of(r, True))
         t.add_argument(f'--{k}', help=f'{who} only: a path to the {k} weights to read (default: {k}.pt)')
 
 def _evaluate_parser(sub):
@@ -199,7 +202,8 @@ def _evaluate_parser(sub):
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--guidance', type=float, default=None,
                    help=f'guidance (default {DIGIT_GUIDANCE} for conditional, {PROMPT_GUIDANCE} for the pipeline)')
-    e.add_argument('--weights', help='a folder `minidiff train all` wrote: its file of that name (FID still by the shipped judge)')
+    e.add_argument('--weights', help='a folder `minidiff train all` wrote: its file of that name (FID by the shipped '
+                   'judge)')
     e.add_argument('--json', action='store_true', help='print one JSON object')
 
 # %% ../nbs/90_cli.ipynb #376e0cb8
@@ -217,7 +221,7 @@ def _generate_parser(sub):
     g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
     g.add_argument('--model', help='the noise predictor, a name or path (default: latent; --digit: conditional)')
-    g.add_argument('--weights', help='a folder `minidiff train all` wrote: draw with its files instead of the shipped ones')
+    g.add_argument('--weights', help='a folder `minidiff train all` wrote: draw with its files, not the shipped ones')
     g.add_argument('-o', '--out', required=True, help='NAME.png (a grid) or NAME.pt (a tensor [N,1,28,28])')
 
 def parser()->argparse.ArgumentParser:

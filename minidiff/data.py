@@ -78,7 +78,9 @@ CHANGES = {'made grey': "MNIST's digits are grey (colour dropped; transparent pi
            'inverted': "MNIST's digits are white ink on black (these had dark ink on a light ground)",
            'fitted': "MNIST's digits are 28x28, their ink in the middle 20x20 (cropped to the ink, scaled, centred)"}
 
-def _bytes(im)->torch.Tensor: return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.height, im.width)
+def _bytes(im)->torch.Tensor:
+    "A greyscale PIL image's pixels as a uint8 tensor [H, W]."
+    return torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(im.height, im.width)
 
 def as_mnist(im, # A PIL image: any mode, any size
             )->tuple:

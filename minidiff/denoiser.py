@@ -195,7 +195,7 @@ def train_denoiser(
     data:tuple|None=None, # Training digits and labels `(x [N,1,28,28] in [-1,1], y [N])`; MNIST's 60,000 when None
     p_uncond:float=0.1, # With labels: how often a label is dropped (for guidance)
     snr_gamma:float|None=None, # Weight each step's error by min(SNR, gamma)/SNR (min-SNR-gamma); None: plain MSE
-    init:UNet|None=None, # Start from this model's weights (e.g. the unconditional one; a new label embedding starts at 0)
+    init:UNet|None=None, # Start from this model's weights (a label embedding it lacks starts at 0)
     **kwargs, # Passed on to `fit`: device, ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[UNet, dict]:
     "Train a noise predictor from scratch with `fit`; returns the EMA model and the history."

@@ -123,7 +123,7 @@ def train_latent(
     p_filler:float=0.5, # How often one or two made-up words are slipped into the caption
     p_typo:float=0.1, # How often each word of a caption is misspelt (`add_typos`), for encoders that read word pieces
     p_bare:float=0.3, # How often a caption names the digit alone, whatever it looks like ("a seven": any seven)
-    snr_gamma:float|None=None, # Weight each step's error by min(SNR, gamma)/SNR (03's `diffusion_loss`); None: plain MSE
+    snr_gamma:float|None=None, # Weight each step's error by min(SNR, gamma)/SNR (03); None: plain MSE
     device=None, # Default: `default_device()`
     **kwargs, # Passed on to `fit`: ckpt, resume, eval_fn, eval_every, progress_bar
 )->tuple[TextUNet, dict]:

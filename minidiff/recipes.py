@@ -122,7 +122,8 @@ def measure_latent(model, # The trained text-conditioned noise predictor
     """The pipeline's right-digit share for captions of test digits (training-like and held-out
     grammars) and FID against the floor."""
     n, dev = eval_n or 500, next(model.parameters()).device
-    ae, enc = weights.get('ae') or autoencoder.load_autoencoder(device=dev), weights.get('clip') or clip.load_clip(device=dev)
+    ae = weights.get('ae') or autoencoder.load_autoencoder(device=dev)
+    enc = weights.get('clip') or clip.load_clip(device=dev)
     r = lab.adherence_report(LatentDiffusionPipeline(model, ae, enc, device=dev), n)
     return dict(eval_n=n, **{k: r[k] for k in ('accuracy_training', 'accuracy_held_out', 'fid_ratio')})
 
@@ -177,7 +178,8 @@ RECIPES.update({n: replace(RECIPES[n], quick=f, quick_kwargs=kw, quick_needs=nd,
 # %% ../nbs/85_recipes.ipynb #a77297a6
 def recipe_table()->str:
     "The recipes as a table: name, what it trains, what it reads."
-    rows = [(r.name, r.what, ', '.join([*r.needs, *(f'{k} (--quick)' for k in r.quick_needs)]) or '-') for r in RECIPES.values()]
+    reads = lambda r: ', '.join([*r.needs, *(f'{k} (--quick)' for k in r.quick_needs)]) or '-'
+    rows = [(r.name, r.what, reads(r)) for r in RECIPES.values()]
     w = [max(len(row[i]) for row in rows + [('name', 'trains', 'reads')]) for i in range(3)]
     lines = [('name', 'trains', 'reads'), *rows]
     return '\n'.join(f'{a:<{w[0]}}  {b:<{w[1]}}  {c}' for a, b, c in lines)
@@ -289,12 +291,14 @@ def fit_config(r:Recipe, # The recipe
               )->FitConfig:
     "The recipe's `FitConfig` (its speed-run's with `quick`), with what the run changes."
     keep = {f.name for f in fields(FitConfig)}
-    return replace(r.quick if overrides.get('quick') else r.fit, **{k: v for k, v in overrides.items() if k in keep and v is not None})
+    base = r.quick if overrides.get('quick') else r.fit
+    return replace(base, **{k: v for k, v in overrides.items() if k in keep and v is not None})
 
 def _train_kwargs(r:Recipe, ckpt:Path, device=None, **overrides)->dict:
     """What the recipe's train function is called with: its kwargs, the weights it reads, where to
     checkpoint."""
-    kw = {**r.kwargs, **(r.quick_kwargs if overrides.get('quick') else {}), 'ckpt': ckpt, 'resume': bool(overrides.get('resume')), 'name': r.name}
+    kw = {**r.kwargs, **(r.quick_kwargs if overrides.get('quick') else {})}
+    kw.update(ckpt=ckpt, resume=bool(overrides.get('resume')), name=r.name)
     if r.eval_n_kw: kw[r.eval_n_kw] = overrides.get('eval_n')
     for need, key in needs_of(r, overrides.get('quick', False)).items():
         # a speed-run's extra input defaults to the shipped file; the rest default inside the train function
@@ -467,7 +471,8 @@ def train_all(out, # The folder to write: judge.pt, denoiser.pt, conditional.pt,
     out = Path(out)
     bad = set(overrides) - {'seed', 'eval_n', 'max_steps', 'ckpt_every'}
     if bad: raise ValueError(f'train all takes seed, eval_n, max_steps, ckpt_every; not {", ".join(sorted(bad))}')
-    if set(names) - set(ALL): raise ValueError(f'train all trains {", ".join(ALL)}; not {", ".join(set(names) - set(ALL))}')
+    if set(names) - set(ALL):
+        raise ValueError(f'train all trains {", ".join(ALL)}; not {", ".join(sorted(set(names) - set(ALL)))}')
     names = [n for n in ALL if n in names]
     overrides.setdefault('ckpt_every', 60.)   # a model takes minutes: an interruption costs at most one of them
     state, t0 = check_all_out(out, resume), time.perf_counter()
