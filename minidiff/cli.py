@@ -14,6 +14,7 @@ from .evaluate import GENERATORS, measure
 from .conditional import generate_digits, check_digits, check_guidance, GUIDANCE as DIGIT_GUIDANCE
 from .pipeline import LatentDiffusionPipeline, check_prompts, GUIDANCE as PROMPT_GUIDANCE, GUIDANCE_INTERVAL
 from .samplers import SAMPLERS
+from .fewstep import FewStepUNet, DEFAULT_STEPS
 
 # %% auto #0
 __all__ = ['NEEDS', 'COMMANDS', 'USER_ERRORS', 'train_cmd', 'in_folder', 'evaluate_cmd', 'generate_cmd', 'Parser', 'parser',
@@ -71,11 +72,12 @@ def _file(m:str)->str:
     "How to name weights `m` in a message: the shipped file's name, or the path given."
     return weights_path(m).name if m in recipes.RECIPES else str(m)
 
-def _made_by(m:str, name:str, what:str):
-    "Refuse weights `m` unless recipe `name` made them."
+def _made_by(m:str, names:tuple, what:str):
+    "Refuse weights `m` unless one of the recipes `names` made them."
     r = recipes.recipe_of(m)
-    if r.name != name:
-        raise ValueError(f'{what} draws with weights made by `minidiff train {name}`; '
+    if r.name not in names:
+        made = ' or '.join(f'`minidiff train {n}`' for n in names)
+        raise ValueError(f'{what} draws with weights made by {made}; '
                          f'{_file(m)} was made by `minidiff train {r.name}`')
 
 def _by_digit(a)->torch.Tensor:
@@ -83,13 +85,14 @@ def _by_digit(a)->torch.Tensor:
     m = a.model or in_folder('conditional', a.weights)
     g = check_guidance(DIGIT_GUIDANCE if a.guidance is None else a.guidance)
     check_digits(a.digit, a.n)
-    _made_by(m, 'conditional', '--digit')
+    _made_by(m, ('conditional',), '--digit')
     switch = (f'; --digit switches from the latent pipeline (guidance {PROMPT_GUIDANCE:g}) '
               'to this model and its guidance')
     switch = '' if a.model or a.guidance is not None else switch
     _say(f'drawing the digit {a.digit} with the pixel model of 07_conditional ({_file(m)}), '
          f'guidance {g:g}{switch}')
-    x = generate_digits(recipes.load(m), a.digit, a.n, a.steps, g, a.sampler, seed=a.seed)
+    if a.sampler == 'fewstep': raise ValueError("--sampler fewstep samples the few-step student (--model fewstep), not --digit")
+    x = generate_digits(recipes.load(m), a.digit, a.n, a.steps or 20, g, a.sampler or 'dpmpp_2m', seed=a.seed)
     return from_pm1(x)
 
 # %% ../nbs/90_cli.ipynb #f7a55196
@@ -98,7 +101,7 @@ def _pipeline(m:str)->tuple[LatentDiffusionPipeline, str]:
     in words."""
     if Path(m).is_dir():
         return LatentDiffusionPipeline.from_pretrained(m), f'{m}/: latent.pt, autoencoder.pt, clip.pt'
-    _made_by(m, 'latent', 'a prompt')
+    _made_by(m, ('latent', 'fewstep'), 'a prompt')
     return LatentDiffusionPipeline.from_pretrained(unet=m), f'{_file(m)}, autoencoder.pt, clip.pt'
 
 def _by_prompt(a)->torch.Tensor:
@@ -110,7 +113,10 @@ def _by_prompt(a)->torch.Tensor:
     g = check_guidance(PROMPT_GUIDANCE if a.guidance is None else a.guidance)
     pipe, files = _pipeline(a.model or in_folder('latent', a.weights))
     iv = '' if GUIDANCE_INTERVAL is None else ' for sigma in [{:g}, {:g}]'.format(*GUIDANCE_INTERVAL)
-    _say(f'drawing with the latent pipeline ({files}), guidance {g:g}{iv}')
+    few = isinstance(pipe.weights, FewStepUNet)
+    k = a.steps or DEFAULT_STEPS
+    steps = f', {k} step{"s" if k > 1 else ""} of the few-step student' if few else ''
+    _say(f'drawing with the latent pipeline ({files}), guidance {g:g}{iv}{steps}')
     out = pipe(a.prompt, num_inference_steps=a.steps, guidance_scale=g, negative_prompt=a.negative,
                num_images_per_prompt=a.n, seed=a.seed, sampler=a.sampler, check_words=a.strict)
     return out.images
@@ -147,7 +153,7 @@ def generate_cmd(a)->Path:
     out = Path(a.out)
     _check_out(out)
     if a.n < 1: raise ValueError(f'--n must be a positive integer; got {a.n}')
-    if a.steps < 1: raise ValueError(f'--steps must be a positive integer; got {a.steps}')
+    if a.steps is not None and a.steps < 1: raise ValueError(f'--steps must be a positive integer; got {a.steps}')
     with warnings.catch_warnings(record=True) as said:   # the pipeline's warnings, said once each, as the CLI's
         warnings.simplefilter('always', UserWarning)
         x = _digits(a).cpu()
@@ -212,15 +218,17 @@ def _generate_parser(sub):
     g.add_argument('prompt', nargs='?', help='what to draw, e.g. "a thick seven" (the latent pipeline)')
     g.add_argument('--digit', type=int, help="instead of a prompt: the digit 0-9, drawn by 07's pixel model")
     g.add_argument('--n', type=int, default=16, help='how many (default 16)')
-    g.add_argument('--steps', type=int, default=20, help='sampler steps (default 20)')
+    g.add_argument('--steps', type=int, default=None, help='sampler steps (default 20; --model fewstep: 4, at most 8)')
     g.add_argument('--guidance', type=float, default=None,
                    help=f'guidance scale (default {PROMPT_GUIDANCE} for a prompt, {DIGIT_GUIDANCE} for --digit)')
     g.add_argument('--strict', action='store_true',
                    help='refuse words the text encoder never saw in training (default: draw, with a warning)')
     g.add_argument('--negative', help='negative prompt: what to steer away from (default: the empty prompt)')
-    g.add_argument('--sampler', default='dpmpp_2m', choices=sorted(SAMPLERS), help='default dpmpp_2m')
+    g.add_argument('--sampler', default=None, choices=sorted(SAMPLERS) + ['fewstep'],
+                   help="default dpmpp_2m; --model fewstep samples with its own, 'fewstep'")
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
-    g.add_argument('--model', help='the noise predictor, a name or path (default: latent; --digit: conditional)')
+    g.add_argument('--model', help='the noise predictor, a name or path (default: latent; fewstep: the few-step student; '
+                   '--digit: conditional)')
     g.add_argument('--weights', help='a folder `minidiff train all` wrote: draw with its files, not the shipped ones')
     g.add_argument('-o', '--out', required=True, help='NAME.png (a grid) or NAME.pt (a tensor [N,1,28,28])')
 

@@ -19,7 +19,7 @@ from .clip import Clip, Captioner, load_clip, write_caption, add_filler, add_typ
 
 # %% auto #0
 __all__ = ['LATENT', 'LATENT_FIT', 'CrossAttention', 'TextUNetConfig', 'TextBlock', 'TextUNet', 'prompt_features',
-           'encode_prompts', 'encode_dataset', 'train_latent', 'load_latent']
+           'encode_prompts', 'encode_dataset', 'training_caption', 'train_latent', 'load_latent']
 
 # %% ../nbs/10_latent.ipynb #0cf0ecb3
 class CrossAttention(nn.Module):
@@ -112,6 +112,23 @@ def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
 # the speed-run `minidiff train latent --quick` (3 epochs, min-SNR-5) 4.6 min
 LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)
 
+# %% ../nbs/10_latent.ipynb #f2cdd321
+def training_caption(
+    d:dict, # One digit as `Captioner.describe` gives it
+    rng, # Where the choices come from: a `random.Random`, or the `random` module
+    p_uncond:float=0.1, # How often the caption is the empty prompt (for guidance)
+    p_bare:float=0.3, # How often it names the digit alone, whatever it looks like ("a seven": any seven)
+    p_filler:float=0.5, # How often one or two made-up words are slipped in
+    p_typo:float=0.1, # How often each word is misspelt (`add_typos`): for encoders that read word pieces
+)->str:
+    "A fresh caption for one digit, as the latent model reads them in training."
+    if rng.random() < p_uncond: return ''
+    # a caption that leaves out an attribute would otherwise mostly describe a middling digit
+    if rng.random() < p_bare: d = {**d, 'attrs': []}
+    c = add_filler(write_caption(d, rng), rng, p_filler)
+    return add_typos(c, rng, p_typo) if p_typo else c
+
+
 # %% ../nbs/10_latent.ipynb #1e8edc65
 def train_latent(
     cfg:TextUNetConfig=LATENT, # The model to build
@@ -146,12 +163,7 @@ def train_latent(
             c = prompt_features(clip, clip.tokenizer(caps).to(mu.device))
         # a sample from each posterior
         return diffusion_loss(model, mu + sd*torch.randn_like(sd), sched, c, snr_gamma=snr_gamma)
-    def caption(d:dict)->str:
-        if random.random() < p_uncond: return ''
-        # a caption that leaves out an attribute would otherwise mostly describe a middling digit
-        if random.random() < p_bare: d = {**d, 'attrs': []}
-        c = add_filler(write_caption(d, random), random, p_filler)
-        return add_typos(c, random, p_typo) if clip.cfg.ngrams else c
+    caption = lambda d: training_caption(d, random, p_uncond, p_bare, p_filler, p_typo if clip.cfg.ngrams else 0.)
     latents = (mean, std, torch.arange(len(x)))
     name = kwargs.pop('name', 'latent')
     return fit(TextUNet(cfg), loss, latents, fcfg, device=device, name=name, **kwargs)

@@ -4,12 +4,12 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, re, string, warnings
+import copy, importlib, re, string, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 from fastcore.basics import patch
-from .core import (default_device, check_device, check_images, check_int, check_number,
+from .core import (load_weights, default_device, check_device, check_images, check_int, check_number,
                            from_pm1, to_pm1, use_bf16, progress)
 from .noise import NoiseSchedule, schedule_for
 from .samplers import (SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_noise,
@@ -21,7 +21,8 @@ from .latent import TextUNet, load_latent, prompt_features
 
 # %% auto #0
 __all__ = ['READ_AS', 'GUIDANCE', 'GUIDANCE_INTERVAL', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'read_as',
-           'edits1', 'spell', 'prompt_fixes', 'respell', 'check_prompts', 'PipelineOutput', 'LatentDiffusionPipeline']
+           'edits1', 'spell', 'prompt_fixes', 'respell', 'check_prompts', 'PipelineOutput', 'load_unet',
+           'LatentDiffusionPipeline']
 
 # %% ../nbs/11_pipeline.ipynb #e60f96eb
 class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder cannot place, or read as others, no digit named, or several."
@@ -164,10 +165,22 @@ def _folder_weights(folder:Path)->dict:
                                 f'{", ".join(WEIGHT_FILES.values())}')
     return {part: folder/name for part, name in WEIGHT_FILES.items()}
 
+def load_unet(name='latent', # A shipped name, or a weights file
+              device=None, # Default: `default_device()`
+             )->TextUNet:
+    """The network of the weights `name`: 10's `TextUNet`, or the network of a later chapter whose config
+    names its loader (`'minidiff.fewstep.load_fewstep'`, chapter 12's few-step student), as diffusers
+    reads a model's class from its files."""
+    loader = load_weights(name, stem='latent').get('config', {}).get('loader')
+    if loader is None: return load_latent(name, device)
+    module, fn = loader.rsplit('.', 1)
+    if module.split('.')[0] != 'minidiff': raise ValueError(f'{name}: its loader {loader!r} is not minidiff\'s')
+    return getattr(importlib.import_module(module), fn)(name, device)
+
 class LatentDiffusionPipeline:
     "Prompt -> text encoder -> noise predictor on latents, guided by the text -> decoder -> digits."
     def __init__(self,
-        unet:TextUNet, # The text-conditioned noise predictor on latents (chapter 10)
+        unet:TextUNet, # The text-conditioned noise predictor on latents (chapter 10); or a network with its own sampler (12's few-step student)
         vae:Autoencoder, # The autoencoder whose latents it denoises (chapter 08)
         clip:Clip, # The text encoder it reads (chapter 09)
         sched:NoiseSchedule|None=None, # Default: the schedule in the unet's config, the one it was trained with
@@ -191,7 +204,7 @@ class LatentDiffusionPipeline:
 
     @classmethod
     def from_pretrained(cls,
-        unet='latent', # A shipped name, a weights file, or a folder holding latent.pt, autoencoder.pt and clip.pt
+        unet='latent', # A shipped name ('latent', or 'fewstep': chapter 12's student), a weights file, or a folder holding latent.pt, autoencoder.pt and clip.pt
         vae=None, # The autoencoder's name or file (default: the folder's, else the shipped one)
         clip=None, # The text encoder's name or file (default: the folder's, else the shipped one)
         device=None, # Default: `default_device()`
@@ -203,7 +216,7 @@ class LatentDiffusionPipeline:
         if Path(unet).is_dir(): parts = _folder_weights(Path(unet))
         parts.update({k: v for k, v in dict(vae=vae, clip=clip).items() if v is not None})
         dev = check_device(device or default_device())
-        models = load_latent(parts['unet'], dev), load_autoencoder(parts['vae'], dev), load_clip(parts['clip'], dev)
+        models = load_unet(parts['unet'], dev), load_autoencoder(parts['vae'], dev), load_clip(parts['clip'], dev)
         return cls(*models, device=dev, bf16=bf16)
 
 # %% ../nbs/11_pipeline.ipynb #806266f2
@@ -220,13 +233,15 @@ def _check_image(self:LatentDiffusionPipeline, image, n:int)->torch.Tensor|None:
 @patch
 def _start(self:LatentDiffusionPipeline, noise:torch.Tensor, image, strength:float, steps:int, sampler:str):
     "Starting latents at the first noise level's scale, and the noise levels to visit."
+    own = hasattr(self.weights, 'sample')          # a network with its own sampler: its own noise levels
     if image is None:
-        sigmas = default_sigmas(sampler, self.sched, steps)
+        sigmas = self.weights.sigmas(steps) if own else default_sigmas(sampler, self.sched, steps)
         return init_noise(noise, sigmas), sigmas
     z0 = self.vae.encode(to_pm1(image.float())).expand(len(noise), -1, -1, -1)          # (n, 4, 7, 7)
     sigma = min(80., t_to_sigma(strength*(self.sched.T - 1), self.sched).item())       # where strength starts
     k = max(1, round(steps*strength))                                                   # fewer steps, as diffusers
-    sigmas = default_sigmas(sampler, self.sched, k, sigma_max=sigma)                   # any sampler starts there
+    # any sampler starts there; a network with its own sampler at the highest of its levels below
+    sigmas = self.weights.sigmas(k, sigma) if own else default_sigmas(sampler, self.sched, k, sigma_max=sigma)
     return z0 + sigmas[0].item()*noise, sigmas                                          # z0 noised to sigmas[0]
 
 # %% ../nbs/11_pipeline.ipynb #d0a78afe
@@ -254,7 +269,7 @@ def _as_output(x:torch.Tensor, output_type:str):
 @torch.no_grad()
 def __call__(self:LatentDiffusionPipeline,
     prompt, # What to draw: a string or a list of strings
-    num_inference_steps:int=20, # Sampler steps (model evaluations for dpmpp_2m, each on a doubled batch)
+    num_inference_steps:int|None=None, # Sampler steps (default 20; model evaluations for dpmpp_2m, two where guided); a few-step student: 1 to 8, default 4
     guidance_scale:float=GUIDANCE, # Classifier-free guidance w (1: no guidance)
     guidance_interval:tuple|None=GUIDANCE_INTERVAL, # (sigma_lo, sigma_hi): guide only at noise levels in it, one pass elsewhere; None: at every level
     negative_prompt=None, # What to steer away from (default: the empty prompt); a string or one per prompt
@@ -263,7 +278,7 @@ def __call__(self:LatentDiffusionPipeline,
     generator:torch.Generator|None=None, # Draws the noise, on its own device (the CPU's: same digits everywhere)
     image:torch.Tensor|None=None, # Image-to-image: a digit [1,28,28] or digits [N,1,28,28] in [0, 1]
     strength:float=0.7, # Image-to-image: how far to noise `image` (0: keep it, 1: pure noise)
-    sampler:str='dpmpp_2m', # One of `SAMPLERS`
+    sampler:str|None=None, # One of `SAMPLERS` (default 'dpmpp_2m'); a few-step student has its own, 'fewstep'
     callback=None, # After every step: dict(i, t, sigma, sigma_next, x, x0, image), x0 decoded as `image`
     output_type:str='pt', # 'pt': a tensor [N,1,28,28] in [0, 1]; 'np': an array [N,28,28,1]; 'pil': images
     return_dict:bool=True, # False: a tuple, (images,) or (images, latents)
@@ -281,11 +296,15 @@ def __call__(self:LatentDiffusionPipeline,
         raise ValueError(f'negative_prompt: expected one or {len(prompts)} (one per prompt), got '
                          f'{len(negs)}')
     k = check_int(num_images_per_prompt, 'num_images_per_prompt')
-    steps = check_n_steps(num_inference_steps, self.sched.T)
     w, strength = check_guidance(guidance_scale), check_number(strength, 'strength', 0, 1)
+    if hasattr(self.weights, 'sample'):   # a network with its own sampler (12) refuses by name what it did not learn
+        steps, sampler = self.weights.check_call(num_inference_steps, sampler, w, negative_prompt, guidance_interval)
+    else:
+        steps, sampler = check_n_steps(num_inference_steps or 20, self.sched.T), sampler or 'dpmpp_2m'
+        if sampler not in SAMPLERS:
+            few = "; 'fewstep' samples chapter 12's student: from_pretrained(unet='fewstep')" if sampler == 'fewstep' else ''
+            raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}{few}')
     interval = self._check_interval(guidance_interval)
-    if sampler not in SAMPLERS:
-        raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}')
     if output_type not in OUTPUT_TYPES:
         raise ValueError(f'output_type must be one of {", ".join(OUTPUT_TYPES)}; got '
                          f'{output_type!r}')
@@ -337,5 +356,6 @@ def _sample(self:LatentDiffusionPipeline, P:list, N:list, noise:torch.Tensor, im
     cb = None if callback is None else lambda d: callback(decode(d))
     D = Denoiser(Guided(self.unet, c, w, c_null, interval), self.sched)   # latents: never clipped
     with torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16):
-        z = SAMPLERS[sampler](D, x, sigmas, callback=cb, disable=disable, generator=g)
+        if hasattr(self.unet, 'sample'): z = self.unet.sample(x, sigmas, c, w, g, cb, disable)   # one pass a step
+        else: z = SAMPLERS[sampler](D, x, sigmas, callback=cb, disable=disable, generator=g)
     return z.float()

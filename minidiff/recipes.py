@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 from .core import cpu_kind, load_weights, precision_report, save_weights, weights_path
-from . import autoencoder, clip, conditional, denoiser, fit, judge, lab, latent, samplers
+from . import autoencoder, clip, conditional, denoiser, fewstep, fit, judge, lab, latent, samplers
 from .pipeline import LatentDiffusionPipeline
 from .fit import FitConfig, dist_info, load_checkpoint
 from .data import image_folder
@@ -19,8 +19,8 @@ from .data import image_folder
 # %% auto #0
 __all__ = ['RECIPES', 'QUICK', 'OPTIONS', 'ALL', 'Recipe', 'needs_of', 'ToyConfig', 'toy_classifier', 'train_toy', 'measure_toy',
            'measure_judge', 'measure_autoencoder', 'measure_clip', 'measure_generator', 'measure_latent',
-           'recipe_table', 'train_args', 'recipe_command', 'check', 'record', 'fit_config', 'launch_command', 'train',
-           'recipe_of', 'load', 'check_all_out', 'train_all']
+           'measure_fewstep', 'recipe_table', 'train_args', 'recipe_command', 'check', 'record', 'fit_config',
+           'launch_command', 'train', 'recipe_of', 'load', 'check_all_out', 'train_all']
 
 # %% ../nbs/85_recipes.ipynb #f35e40e0
 @dataclass(frozen=True)
@@ -127,6 +127,22 @@ def measure_latent(model, # The trained text-conditioned noise predictor
     r = lab.adherence_report(LatentDiffusionPipeline(model, ae, enc, device=dev), n)
     return dict(eval_n=n, **{k: r[k] for k in ('accuracy_training', 'accuracy_held_out', 'fid_ratio')})
 
+def measure_fewstep(model, # The distilled few-step student
+                    hist:dict, # `fit`'s history: the teacher's seconds making the data
+                    eval_n:int|None=None, # Prompts of each grammar (default 500)
+                    **weights, # What it was distilled with: `clip` (default: the shipped one)
+                   )->dict:
+    """The student's right-digit share for captions of test digits and FID against the floor, at 1
+    and 4 steps; the seconds the teacher took to make the data."""
+    n, dev = eval_n or 500, next(model.parameters()).device
+    enc = weights.get('clip') or clip.load_clip(device=dev)
+    pipe = LatentDiffusionPipeline(model, autoencoder.load_autoencoder(device=dev), enc, device=dev)
+    out = dict(eval_n=n, teacher_seconds=hist['teacher_seconds'])
+    for s in (1, 4):
+        r = lab.adherence_report(pipe, n, steps=s)
+        out.update({f'{k}_{s}_steps': r[k] for k in ('accuracy_training', 'accuracy_held_out', 'fid_ratio')})
+    return out
+
 # %% ../nbs/85_recipes.ipynb #e467981b
 _UNET, _AE = denoiser.UNetConfig, autoencoder.AEConfig
 RECIPES = {r.name: r for r in (
@@ -158,6 +174,9 @@ RECIPES = {r.name: r for r in (
     Recipe('latent', "the text-conditioned noise predictor on the autoencoder's latents (10)",
            latent.TextUNet, latent.LATENT, latent.LATENT_FIT, latent.train_latent,
            needs=dict(autoencoder='ae', clip='clip'), half=True, measure=measure_latent),
+    Recipe('fewstep', "the few-step student, distilled from the latent model and its guidance (12_fewstep)",
+           fewstep.FewStepUNet, fewstep.FEWSTEP, fewstep.FEWSTEP_FIT, fewstep.train_fewstep,
+           needs=dict(latent='teacher', clip='clip'), half=True, measure=measure_fewstep),
 )}
 
 # the speed-runs (`--quick`, `train all`): the least CPU time found to reach each model's quality bar (02a)

@@ -176,11 +176,26 @@ def test_cli_generate_prompt(tmp_path):
 
 @pytest.mark.parametrize('args,msg', [(['', '--n', '2'], 'empty'), (['a curly seven', '--strict'], 'never saw'),
                                       (['a 7', '--n', '-1'], 'n must be a positive integer'), (['a 7', '--n', 'two'], 'invalid int'),
-                                      (['a 7', '--steps', '0'], 'steps must be a positive integer'), (['a 7', '--digit', '7'], 'not both')])
+                                      (['a 7', '--steps', '0'], 'steps must be a positive integer'), (['a 7', '--digit', '7'], 'not both'),
+                                      (['a 7', '--model', 'fewstep', '--steps', '20'], '1 to 8'),
+                                      (['a 7', '--model', 'fewstep', '--negative', 'a 1'], '20-step model'),
+                                      (['a 7', '--model', 'fewstep', '--guidance', '5'], '1 to 3'),
+                                      (['a 7', '--model', 'fewstep', '--sampler', 'euler'], "'fewstep'"),
+                                      (['a 7', '--sampler', 'fewstep'], "unet='fewstep'"),
+                                      (['a 7', '--model', 'judge'], 'minidiff train fewstep')])
 def test_cli_generate_bad_input_leaves_no_file(tmp_path, args, msg):
     r = run_cli('generate', *args, '-o', str(tmp_path/'out.png'))
     assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert list(tmp_path.iterdir()) == []
+
+def test_cli_generate_fewstep(tmp_path):
+    "The few-step student draws from the command line in 4 steps unless told, and says so."
+    r = run_cli('generate', 'a thick seven', '--model', 'fewstep', '--n', '16', '-o', str(tmp_path/'seven.pt'))
+    assert r.returncode == 0 and '4 steps of the few-step student' in r.stderr, r.stderr
+    x = torch.load(tmp_path/'seven.pt', weights_only=True)
+    assert x.shape == (16, 1, 28, 28) and (predict(load_judge(device='cpu'), x*2 - 1) == 7).float().mean() >= 0.9
+    r = run_cli('generate', 'a 3', '--model', 'fewstep', '--steps', '1', '--n', '2', '-o', str(tmp_path/'three.pt'))
+    assert r.returncode == 0 and '1 steps' not in r.stderr and torch.load(tmp_path/'three.pt', weights_only=True).shape == (2, 1, 28, 28)
 
 def test_cli_warns_and_draws(tmp_path):
     r = run_cli('generate', 'draw a curly seven', '--n', '2', '-o', str(tmp_path/'out.pt'))
@@ -192,4 +207,7 @@ def test_cli_unwritable_output(tmp_path):
     assert r.returncode == 2 and 'not a writable folder' in r.stderr
 
 def test_shipped_weights_fit_in_20_mb():
-    assert sum(f.stat().st_size for f in WEIGHTS_DIR.glob('*.pt')) <= 20e6
+    # issue 7: the course's models within 20 MB; issue 25's few-step student (fewstep.pt, float16) comes on top
+    course = sum(f.stat().st_size for f in WEIGHTS_DIR.glob('*.pt') if f.name != 'fewstep.pt')
+    assert course <= 20e6, course
+    assert (WEIGHTS_DIR/'fewstep.pt').stat().st_size <= 5.5e6
