@@ -300,7 +300,8 @@ def __call__(self:LatentDiffusionPipeline,
     if hasattr(self.weights, 'sample'):   # a network with its own sampler (12) refuses by name what it did not learn
         steps, sampler = self.weights.check_call(num_inference_steps, sampler, w, negative_prompt, guidance_interval)
     else:
-        steps, sampler = check_n_steps(num_inference_steps or 20, self.sched.T), sampler or 'dpmpp_2m'
+        steps = check_n_steps(20 if num_inference_steps is None else num_inference_steps, self.sched.T)
+        sampler = sampler or 'dpmpp_2m'
         if sampler not in SAMPLERS:
             few = "; 'fewstep' samples chapter 12's student: from_pretrained(unet='fewstep')" if sampler == 'fewstep' else ''
             raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}{few}')

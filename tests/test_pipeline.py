@@ -188,6 +188,17 @@ def test_cli_generate_bad_input_leaves_no_file(tmp_path, args, msg):
     assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert list(tmp_path.iterdir()) == []
 
+def test_weights_name_only_minidiff_loaders(tmp_path):
+    "A weights file's config may name the loader of a later chapter's network, never code outside minidiff."
+    from minidiff.core import load_weights
+    from minidiff.pipeline import load_unet
+    from minidiff.fewstep import FewStepUNet
+    assert type(load_unet('latent', 'cpu')).__name__ == 'TextUNet' and isinstance(load_unet('fewstep', 'cpu'), FewStepUNet)
+    obj = load_weights('fewstep')
+    obj['config']['loader'] = 'os.system'
+    torch.save(obj, tmp_path/'bad.pt')
+    with pytest.raises(ValueError, match="not minidiff's"): LatentDiffusionPipeline.from_pretrained(unet=str(tmp_path/'bad.pt'))
+
 def test_cli_generate_fewstep(tmp_path):
     "The few-step student draws from the command line in 4 steps unless told, and says so."
     r = run_cli('generate', 'a thick seven', '--model', 'fewstep', '--n', '16', '-o', str(tmp_path/'seven.pt'))
