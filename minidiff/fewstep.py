@@ -10,7 +10,7 @@ import torch
 from fastcore.basics import patch
 from torch import nn
 import torch.nn.functional as F
-from .core import check_int, check_number, load_weights, progress, set_seed, use_bf16
+from .core import load_weights, progress, set_seed, use_bf16
 from .noise import schedule_for
 from .samplers import Denoiser, default_sigmas, init_noise, sample_dpmpp_2m, sigma_to_t
 from .conditional import Guided
