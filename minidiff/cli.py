@@ -91,7 +91,8 @@ def _by_digit(a)->torch.Tensor:
     switch = '' if a.model or a.guidance is not None else switch
     _say(f'drawing the digit {a.digit} with the pixel model of 07_conditional ({_file(m)}), '
          f'guidance {g:g}{switch}')
-    if a.sampler == 'fewstep': raise ValueError("--sampler fewstep samples the few-step student (--model fewstep), not --digit")
+    if a.sampler == 'fewstep':
+        raise ValueError('--sampler fewstep samples the few-step student (--model fewstep), not --digit')
     x = generate_digits(recipes.load(m), a.digit, a.n, a.steps or 20, g, a.sampler or 'dpmpp_2m', seed=a.seed)
     return from_pm1(x)
 
@@ -227,8 +228,8 @@ def _generate_parser(sub):
     g.add_argument('--sampler', default=None, choices=sorted(SAMPLERS) + ['fewstep'],
                    help="default dpmpp_2m; --model fewstep samples with its own, 'fewstep'")
     g.add_argument('--seed', type=int, default=0, help='the same seed gives the same digits')
-    g.add_argument('--model', help='the noise predictor, a name or path (default: latent; fewstep: the few-step student; '
-                   '--digit: conditional)')
+    g.add_argument('--model', help='the noise predictor, a name or path (default: latent; fewstep: the few-step '
+                   'student; --digit: conditional)')
     g.add_argument('--weights', help='a folder `minidiff train all` wrote: draw with its files, not the shipped ones')
     g.add_argument('-o', '--out', required=True, help='NAME.png (a grid) or NAME.pt (a tensor [N,1,28,28])')
 

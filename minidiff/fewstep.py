@@ -77,11 +77,12 @@ def distill_data(
             w = lo + (hi - lo)*torch.rand(1, generator=g).item()
             ids = clip.tokenizer(P + ['']*len(P)).to(dev)                                   # prompts, then empty ones
             c = prompt_features(clip, ids)
-            D = Denoiser(Guided(teacher, tuple(f[:len(P)] for f in c), w, tuple(f[len(P):] for f in c), interval), sched)
+            c, c_null = tuple(f[:len(P)] for f in c), tuple(f[len(P):] for f in c)
+            D = Denoiser(Guided(teacher, c, w, c_null, interval), sched)
             noise = torch.randn(len(P), *shape, generator=g).to(dev)
-            path = [init_noise(noise, sig)]                                                 # x at each level, as the pipeline starts
+            path = [init_noise(noise, sig)]                 # x at each level, starting as the pipeline does
             z = sample_dpmpp_2m(D, path[0], sig, callback=lambda d: path.append(d['x'].float()), disable=True).float()
-            def add(x, lv, end): rows.append((x.float().cpu(), lv, end.cpu(), w, ids[:len(P)].cpu()))
+            add = lambda x, lv, end: rows.append((x.float().cpu(), lv, end.cpu(), w, ids[:len(P)].cpu()))
             for lv in ON_PATH: add(path[lv], lv, z)
             for lv in rng.sample([l for l in LEVELS if l not in ON_PATH], 2):
                 x = z + sig[lv].item()*torch.randn(z.shape, generator=g).to(dev)
@@ -220,8 +221,9 @@ def train_fewstep(
     if not set(levels) <= set(LEVELS): raise ValueError(f'levels: expected some of {LEVELS}, got {levels}')
     t0 = time.perf_counter()
     if data is None:
+        quiet = kwargs.get('progress_bar') is False or None
         data = distill_data(teacher, clip, distill_prompts(n_prompts, fcfg.seed), (cfg.guidance_lo, cfg.guidance_hi),
-                            cfg.interval, seed=fcfg.seed, bf16=fcfg.bf16, disable=kwargs.get('progress_bar') is False or None)
+                            cfg.interval, seed=fcfg.seed, bf16=fcfg.bf16, disable=quiet)
     teacher_s = time.perf_counter() - t0
     keep = torch.isin(data['level'], torch.tensor(levels))
     rows = {k: v[keep] for k, v in data.items()}
@@ -259,8 +261,8 @@ def check_student_call(cfg:FewStepConfig, # The student's config
     steps = DEFAULT_STEPS if steps is None else steps
     student_levels(steps)                                # 1 to 8
     if sampler not in (None, 'fewstep'):
-        raise ValueError(f"sampler {sampler!r}: the few-step student has one sampler, 'fewstep' (fresh noise between its "
-                         "estimates); the others need the noise predictor: from_pretrained(unet='latent')")
+        raise ValueError(f"sampler {sampler!r}: the few-step student has one sampler, 'fewstep' (fresh noise "
+                         "between its estimates); the others need the noise predictor: from_pretrained(unet='latent')")
     if not cfg.guidance_lo <= guidance <= cfg.guidance_hi:
         raise ValueError(f'guidance_scale {guidance:g}: the few-step student was distilled for {cfg.guidance_lo:g} to '
                          f"{cfg.guidance_hi:g}; the 20-step model (unet='latent') takes any")
@@ -268,8 +270,8 @@ def check_student_call(cfg:FewStepConfig, # The student's config
         raise ValueError('negative_prompt: the few-step student learnt to push away from the empty prompt only; '
                          "for a negative prompt use the 20-step model (unet='latent')")
     if interval is None or tuple(interval) != tuple(cfg.interval):
-        raise ValueError(f'guidance_interval {interval!r}: the few-step student learnt its teacher\'s guidance, at noise '
-                         f"levels {tuple(cfg.interval)}; the 20-step model (unet='latent') takes another")
+        raise ValueError(f"guidance_interval {interval!r}: the few-step student learnt its teacher's guidance, at "
+                         f"noise levels {tuple(cfg.interval)}; the 20-step model (unet='latent') takes another")
     return steps, 'fewstep'
 
 # what `LatentDiffusionPipeline` asks of a network that brings its own sampler

@@ -180,7 +180,7 @@ def load_unet(name='latent', # A shipped name, or a weights file
 class LatentDiffusionPipeline:
     "Prompt -> text encoder -> noise predictor on latents, guided by the text -> decoder -> digits."
     def __init__(self,
-        unet:TextUNet, # The text-conditioned noise predictor on latents (chapter 10); or a network with its own sampler (12's few-step student)
+        unet:TextUNet, # The noise predictor on latents (chapter 10), or a network with its own sampler (12)
         vae:Autoencoder, # The autoencoder whose latents it denoises (chapter 08)
         clip:Clip, # The text encoder it reads (chapter 09)
         sched:NoiseSchedule|None=None, # Default: the schedule in the unet's config, the one it was trained with
@@ -204,7 +204,7 @@ class LatentDiffusionPipeline:
 
     @classmethod
     def from_pretrained(cls,
-        unet='latent', # A shipped name ('latent', or 'fewstep': chapter 12's student), a weights file, or a folder holding latent.pt, autoencoder.pt and clip.pt
+        unet='latent', # 'latent', 'fewstep' (12's student), a weights file, or a folder of the three files
         vae=None, # The autoencoder's name or file (default: the folder's, else the shipped one)
         clip=None, # The text encoder's name or file (default: the folder's, else the shipped one)
         device=None, # Default: `default_device()`
@@ -269,7 +269,7 @@ def _as_output(x:torch.Tensor, output_type:str):
 @torch.no_grad()
 def __call__(self:LatentDiffusionPipeline,
     prompt, # What to draw: a string or a list of strings
-    num_inference_steps:int|None=None, # Sampler steps (default 20; model evaluations for dpmpp_2m, two where guided); a few-step student: 1 to 8, default 4
+    num_inference_steps:int|None=None, # Sampler steps: default 20 (a few-step student: 1 to 8, default 4)
     guidance_scale:float=GUIDANCE, # Classifier-free guidance w (1: no guidance)
     guidance_interval:tuple|None=GUIDANCE_INTERVAL, # (sigma_lo, sigma_hi): guide only at noise levels in it, one pass elsewhere; None: at every level
     negative_prompt=None, # What to steer away from (default: the empty prompt); a string or one per prompt
@@ -303,7 +303,7 @@ def __call__(self:LatentDiffusionPipeline,
         steps = check_n_steps(20 if num_inference_steps is None else num_inference_steps, self.sched.T)
         sampler = sampler or 'dpmpp_2m'
         if sampler not in SAMPLERS:
-            few = "; 'fewstep' samples chapter 12's student: from_pretrained(unet='fewstep')" if sampler == 'fewstep' else ''
+            few = "; 'fewstep' is 12's student's: from_pretrained(unet='fewstep')" if sampler == 'fewstep' else ''
             raise ValueError(f'Unknown sampler {sampler!r}; expected one of {sorted(SAMPLERS)}{few}')
     interval = self._check_interval(guidance_interval)
     if output_type not in OUTPUT_TYPES:
