@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from .core import *
 
 # %% auto #0
-__all__ = ['images_png', 'image_slider', 'measured', 'noise_slider', 'time_training_step', 'denoise_views', 'denoise_slider', 'one_step_errors', 'steps_slider', 'reconstruction_report', 'interpolate', 'PAIRS', 'word_pairs', 'attribute_prompt', 'attribute_check', 'clip_report', 'trajectory', 'attention_maps', 'pipeline_sliders', 'adherence_prompts', 'adherence_report', 'attribute_pairs', 'multi_attribute_check', 'time_pipeline']
+__all__ = ['SLIDER_MIME', 'images_png', 'image_slider', 'control_values', 'slider_frames', 'measured', 'noise_slider', 'time_training_step', 'denoise_views', 'denoise_slider', 'one_step_errors', 'steps_slider', 'reconstruction_report', 'interpolate', 'PAIRS', 'word_pairs', 'attribute_prompt', 'attribute_check', 'clip_report', 'trajectory', 'attention_maps', 'pipeline_sliders', 'adherence_prompts', 'adherence_report', 'attribute_pairs', 'multi_attribute_check', 'time_pipeline']
 
 # %% ../nbs/01a_lab.ipynb #a5d4dc77
 def images_png(
@@ -39,12 +39,18 @@ def images_png(
     return buf.getvalue()
 
 # %% ../nbs/01a_lab.ipynb #5f63cd05
+SLIDER_MIME = 'application/vnd.minidiff.slider+json'   # the frames a static page shows (`tools/build_site.py`)
+
 def _slider_box():
     import ipywidgets as W   # here: only notebooks show widgets, and the command line starts faster
     class SliderBox(W.VBox):
-        """A VBox whose text form is a short note, not a repr of its PNG bytes (what a static render
-        shows)."""
+        """A VBox whose text form is a short note, not a repr of its PNG bytes, and whose output also
+        holds a few frames drawn now (`slider_frames`): what a static render shows."""
         def __repr__(self): return '(an image slider: run the notebook to move it)'
+        def _repr_mimebundle_(self, **kwargs):
+            data = super()._repr_mimebundle_(**kwargs)
+            if data is not None and getattr(self, 'frames', None): data[SLIDER_MIME] = self.frames()
+            return data
     return SliderBox
 
 def _SliderBox(children): return _slider_box()(children)
@@ -54,21 +60,63 @@ def image_slider(
     fn, # Called with the sliders' values as keywords; returns images [N,C,H,W] in [0, 1], or (images, caption)
     ncols:int|None=None, # Images per row
     scale:int=4, # Pixel upscaling
+    frames:int|dict=5, # Frames per slider kept in the output for a static page (0: none), or {name: [values]}
     **sliders, # name=ipywidgets slider
 ):
     "A widget: sliders above a picture that `fn` redraws whenever a slider moves."
     import ipywidgets as W   # here: only notebooks show widgets, and the command line starts faster
     img, label = W.Image(format='png'), W.HTML()
+    def draw(**values)->tuple:
+        out = fn(**values)
+        return out if isinstance(out, tuple) else (out, '')
     def redraw(*_):
-        out = fn(**{k: s.value for k, s in sliders.items()})
-        ims, caption = out if isinstance(out, tuple) else (out, '')
+        ims, caption = draw(**{k: s.value for k, s in sliders.items()})
         img.value, label.value = images_png(ims, ncols, scale), f'<span class="minidiff-caption">{caption}</span>'
     for s in sliders.values(): s.observe(redraw, names='value')
     redraw()
     box = _SliderBox([*sliders.values(), img, label])
     # found by name, not by place
     box.redraw, box.controls, box.image, box.caption = redraw, sliders, img, label
+    box.frames = functools.partial(slider_frames, draw, sliders, ncols, scale, frames) if frames else None
     return box
+
+# %% ../nbs/01a_lab.ipynb #0aa5cfbe
+def control_values(w, k:int=5)->list:
+    """Up to `k` values of the ipywidgets control `w` for a static page: evenly spread over a slider's
+    range with its value among them, a dropdown's options; none for other controls (a text box)."""
+    if hasattr(w, 'options'):
+        opts = list(w.options)[:k]
+        return opts if w.value in opts else opts[:k - 1] + [w.value]
+    if not (hasattr(w, 'min') and hasattr(w, 'max')): return []
+    lo, hi, step = w.min, w.max, getattr(w, 'step', None) or 1
+    vals = [lo + (hi - lo)*i/(k - 1) for i in range(k)] if k > 1 else [w.value]
+    vals = [lo + round((v - lo)/step)*step for v in vals]                  # on the slider's steps
+    vals[min(range(len(vals)), key=lambda i: abs(vals[i] - w.value))] = w.value   # its start is a frame
+    vals = sorted(set(int(v) if isinstance(w.value, int) else round(float(v), 6) for v in vals))
+    return vals
+
+def slider_frames(
+    draw, # Called with every control's value as keywords; returns (images, caption)
+    controls:dict, # name=ipywidgets control, at its starting value
+    ncols:int|None=None, # Images per row
+    scale:int=4, # Pixel upscaling the page should show them at
+    k:int|dict=5, # Frames per control at most, or {name: [values]} (the controls not named: none)
+)->dict:
+    """What `SLIDER_MIME` holds: for each control with `control_values`, its values and one frame each
+    (a PNG in base64, drawn at 1x, and the caption), the other controls at their starting values."""
+    import base64
+    start = {n: w.value for n, w in controls.items()}
+    out = []
+    for name, w in controls.items():
+        vals = k.get(name, []) if isinstance(k, dict) else control_values(w, k)
+        if vals and w.value not in vals: raise ValueError(f'frames for {name!r}: {vals} must hold its start, {w.value!r}')
+        if not vals: continue
+        fs = []
+        for v in vals:
+            ims, caption = draw(**{**start, name: v})
+            fs.append(dict(png=base64.b64encode(images_png(ims, ncols, 1, 1)).decode(), caption=str(caption)))
+        out.append(dict(name=name, label=w.description or name, values=vals, start=vals.index(w.value), frames=fs))
+    return dict(version=1, scale=scale, controls=out)
 
 # %% ../nbs/01a_lab.ipynb #cf74afd1
 def measured(
@@ -380,7 +428,8 @@ def pipeline_sliders(
         note = ''.join(f' | warning: {w.message}' for w in said if issubclass(w.category, PromptWarning))
         how = f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '')
         return x, how + note
-    return image_slider(draw, ncols=n, scale=3,
+    # a static page keeps seven frames: the notebook's file stays small
+    return image_slider(draw, ncols=n, scale=3, frames=dict(guidance=[1., GUIDANCE, 5.], steps=[5, 20], strength=[0.5, 1.]),
                         prompt=W.Text(prompt, description='prompt', continuous_update=False),
                         guidance=W.FloatSlider(GUIDANCE, min=0., max=10., step=0.25, description='guidance'),
                         steps=W.IntSlider(20, min=1, max=50, description='steps'),
