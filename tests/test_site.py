@@ -1,7 +1,8 @@
 """The course as a static website (`tools/build_site.py`), read in a real browser.
 
-The site is built once, without the browser demo, from a temporary copy of `nbs/` with two things added: a fake
-static slider (two controls) in `01a_lab` and an output no page can show in `80_evaluate`. `http.server` serves it
+The site is built once, with the browser demo where `npm ci --prefix tools` installed onnxruntime-web, from a
+temporary copy of `nbs/` with two things added: a fake static slider (two controls) in `01a_lab` and an output no
+page can show in `80_evaluate`. `http.server` serves it
 on 127.0.0.1 and headless Chromium (Debian's `/usr/bin/chromium`, driven by Playwright) reads it.
 
 Needs sphinx, myst-nb, sphinx-book-theme, nbdev, `npm ci --prefix tools` (MathJax), playwright and Chromium;
@@ -35,6 +36,9 @@ def _load(name, path):   # by its path: tools/ stays off sys.path, so `export_we
     return mod
 
 build_site = _load('build_site', REPO/'tools'/'build_site.py')
+# the demo needs onnxruntime-web and the ONNX exporter; without them the site is built and read without it
+HAVE_DEMO = ((REPO/'tools'/'node_modules'/'onnxruntime-web'/'dist'/'ort-wasm-simd-threaded.wasm').exists()
+             and all(importlib.util.find_spec(m) for m in ('onnx', 'onnxscript', 'onnxruntime')))
 
 def png(shade:int)->str:
     "A 4x4 grey PNG, base64: each frame of the fake slider its own picture."
@@ -84,11 +88,11 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    "Build once (no demo) from the altered copy and serve it on 127.0.0.1: the URL, the folder, the build's output."
+    "Build once from the altered copy and serve it on 127.0.0.1: the URL, the folder, the build's output."
     tmp = tmp_path_factory.mktemp('site')
     slider_cell = copy_nbs(tmp/'nbs')
     r = subprocess.run([sys.executable, str(REPO/'tools'/'build_site.py'), '--out', str(tmp/'out'), '--nbs',
-                        str(tmp/'nbs'), '--no-demo'], cwd=tmp, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+                        str(tmp/'nbs'), '--demo' if HAVE_DEMO else '--no-demo'], cwd=tmp, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     assert r.returncode == 0, f'the build failed:\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}'
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(tmp/'out')))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -116,14 +120,19 @@ def page(browser, site):
     pg.close()
 
 def test_build(site):
-    "What the build prints and leaves: its time and size, nothing the site does not use, under 12 MB."
+    """What the build prints and leaves: its time and size, nothing the site does not use; under 20 MB (12 MB
+    without the demo)."""
     out, r = site['out'], site['build']
     assert re.search(r'^site: .* in [\d.]+ s', r.stdout, re.M) and 'size:' in r.stdout, r.stdout
     for unused in ('_sources', '.doctrees', '.buildinfo'): assert not (out/unused).exists(), unused
-    assert not list(out.rglob('*.map'))
+    assert not list(out.rglob('*.map')) and not list(out.rglob('fontawesome.js')) and 'fontawesome.js' not in \
+        (out/'index.html').read_text()
     assert {p.name for p in (out/'_static'/'mathjax').rglob('*') if p.is_file() and p.suffix == '.js'} == \
            {'tex-mml-chtml.js'}
-    assert sum(f.stat().st_size for f in out.rglob('*') if f.is_file()) < 12e6
+    size = sum(f.stat().st_size for f in out.rglob('*') if f.is_file())
+    demo = sum(f.stat().st_size for f in (out/'_static'/'minidiff').rglob('*') if f.is_file()) if HAVE_DEMO else 0
+    print(f'\nsite: {size/1e6:.2f} MB, the demo {demo/1e6:.2f} MB of it')
+    assert size < 20e6 and size - demo < 12e6
     assert build_site.external_loads(out) == {}
 
 QUOTES = str.maketrans("‘’“”–", "''\"\"-")   # Sphinx's smart quotes, back to the notebook's
@@ -264,3 +273,37 @@ def test_demo_hook(tmp_path, monkeypatch, capsys):
     (tmp_path/'export_web.py').write_text('DEMO_HTML = ""\ndef build_web(dest): raise RuntimeError("no onnx")\n')
     assert build_site.load_demo(tmp_path/'out2') is None
     assert "build_web failed (RuntimeError('no onnx'))" in capsys.readouterr().out
+
+def canvas_digits(page)->'torch.Tensor':
+    "The home page demo's 16 digits, read back from its canvas (each pixel a square of the zoomed grid), in [-1, 1]."
+    import torch
+    grey = page.evaluate('''() => { const c = document.querySelector('#minidiff-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, z = c.width / 112, out = [];
+        for (let k = 0; k < 16; k++) for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++)
+            out.push(d[4*(((k >> 2)*28 + i)*z*c.width + ((k & 3)*28 + j)*z)] / 255);
+        return out; }''')
+    return torch.tensor(grey).view(16, 1, 28, 28)*2 - 1
+
+def test_home_page_demo(site, page):
+    "The home page's prompt box draws 16 digits that the course's judge reads as asked; bad input gets a message."
+    if not HAVE_DEMO: pytest.skip('no demo in this build: npm ci --prefix tools, and pip install onnx onnxscript onnxruntime')
+    from minidiff.judge import class_accuracy, load_judge
+    judge = load_judge(device='cpu')
+    status = 'document.querySelector("#minidiff-status").textContent'
+    page.goto(site['url'] + 'index.html')
+    page.wait_for_function(f'{status}.includes("16 digits in")', timeout=60_000)   # drawn on load: 'a thick seven'
+    assert class_accuracy(judge, canvas_digits(page), 7) >= 14/16
+    for prompt, d in (('a 3 leaning left', 3), ('the numbr five', 5)):
+        page.fill('#minidiff-prompt', prompt)
+        page.evaluate(f'{status} = ""')                       # what the next draw writes
+        page.press('#minidiff-prompt', 'Enter')
+        page.wait_for_function(f'{status}.includes("16 digits in")', timeout=60_000)
+        assert class_accuracy(judge, canvas_digits(page), d) >= 14/16, prompt
+    for bad, said in (('', 'empty'), ('hello giraffe window', 'no word the text encoder knows')):
+        page.fill('#minidiff-prompt', bad)
+        page.click('#minidiff-draw')
+        page.wait_for_function(f'document.querySelector("#minidiff-error").textContent.includes({json.dumps(said)})',
+                               timeout=60_000)
+    assert page.evaluate('window.minidiff.generate("a 4", {n: 10000}).then(() => "drawn", e => e.message)') \
+        .startswith('n must be an integer from 1 to 256')
+    assert not [u for u in page.requests if not u.startswith(site['url'])]

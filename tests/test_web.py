@@ -222,7 +222,8 @@ def test_js_seeds(browser):
     assert same == [True, True, False]
 
 BAD = [('', {}, 'prompt is empty'), ('   ', {}, 'prompt is empty'), ('?!', {}, 'no word the text encoder can read'),
-       ('🙂', {}, 'no word'), (7, {}, 'expected a string'),
+       ('🙂', {}, 'no word'), (7, {}, 'expected a string'), ('blorf glorp', {}, 'no word the text encoder'),
+       ('hello giraffe window', {}, 'no word the text encoder knows'),
        ('a 7', dict(n=10_000), 'n must be an integer from 1 to 256'),
        ('a 7', dict(n=0), 'from 1 to 256'), ('a 7', dict(n=2.5), 'from 1 to 256'),
        ('a 7', dict(steps=0), 'steps must be an integer from 1 to 8'), ('a 7', dict(steps=9), 'from 1 to 8'),
@@ -238,6 +239,16 @@ def test_js_bad_input(browser):
         minidiff.generate(p, o).then(() => 'resolved', e => e.message)))''', [[p, o] for p, o, _ in BAD])
     for (p, o, want), msg in zip(BAD, msgs): assert want in msg, (p, o, msg)
     assert page.evaluate('minidiff.generate("a 1", {n: 1, steps: 1}).then(x => x.length)') == 784
+
+def test_js_reads_words_as_python(browser, pipe):
+    "A prompt of words it does not know is drawn when the encoder reads one as a digit's word, as Python's `read_as`."
+    from minidiff.pipeline import read_as
+    words = ['sevvenn', 'eigght', 'fiive', 'blorf', 'glorp']
+    readable = read_as(pipe.clip, words)
+    got = browser['page'].evaluate('''async ws => Promise.all(ws.map(w =>
+        minidiff.generate(w, {n: 1, steps: 1}).then(() => true, e => e.message)))''', words)
+    for w, r in zip(words, got):
+        assert (r is True) == (w in readable), (w, r, readable)
 
 def test_js_page_answers_while_drawing(browser):
     "The page gets its turn many times while 64 digits are drawn (in ORT's worker): the tab never freezes."
@@ -280,7 +291,33 @@ def test_demo_page(browser):
     page.wait_for_function(f'{drawn} && document.querySelector("#minidiff-status").textContent.includes("sevn")',
                            timeout=TIMEOUT)
     assert page.inner_text('#minidiff-error') == '' and not errors and not browser['errors']
+    # the course's judge reads the sixteen digits on the canvas (each a 4x4 block of its pixels) as sevens
+    grey = page.evaluate('''() => { const c = document.querySelector('#minidiff-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, z = c.width / 112, out = [];
+        for (let k = 0; k < 16; k++) for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++)
+            out.push(d[4*(((k >> 2)*28 + i)*z*c.width + ((k & 3)*28 + j)*z)] / 255);
+        return out; }''')
+    x = torch.tensor(grey).view(16, 1, 28, 28)
+    assert class_accuracy(judge(), x*2 - 1, 7) >= 14/16
     page.close()
+
+@functools.cache
+def judge():
+    from minidiff.judge import load_judge
+    return load_judge(device='cpu')
+
+def class_accuracy(j, x, label):
+    from minidiff.judge import class_accuracy
+    return class_accuracy(j, x, label)
+
+def test_judge_reads_browser_digits(browser):
+    "16 digits a prompt drawn in the browser, ten prompts (one a digit): the judge reads the digit asked for."
+    page, acc = browser['page'], []
+    for d, word in enumerate(DIGIT_WORDS):
+        x = torch.tensor(page.evaluate(GENERATE, [f'a {word}', dict(n=16, seed=100 + d)])).view(16, 1, 28, 28)
+        acc.append(class_accuracy(judge(), x*2 - 1, d))
+    print(f'\njudge reads the digit asked for: {sum(acc)/len(acc):.1%} of 160 ({[f"{a:.2f}" for a in acc]})')
+    assert sum(acc)/len(acc) >= 0.97 and min(acc) >= 0.8, acc
 
 def test_requests_stay_local(browser):
     "Everything the pages asked for came from the test server on 127.0.0.1 (run last: it reads every test's requests)."

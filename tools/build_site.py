@@ -362,13 +362,21 @@ def local_links(out:Path, stems):
         new = pat.sub(fix, s)
         if new != s: f.write_text(new)
 
+# the theme's icons come twice: as Font Awesome's web fonts (its CSS, 0.25 MB) and as a script that redraws them as
+# SVG (1.5 MB); the fonts alone draw every icon the pages use
+FONTAWESOME_JS = re.compile(r'<script[^>]*src="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>\s*</script>\s*')
+
 def prune(out:Path):
-    "Drop what the site never uses: sources, doctrees, source maps."
+    "Drop what the site never uses: sources, doctrees, source maps, the icon script."
     for n in KEEP_OUT:
         p = out/n
         if p.is_dir(): shutil.rmtree(p)
         elif p.exists(): p.unlink()
     for f in out.rglob('*.map'): f.unlink()
+    for f in out.rglob('*.html'):
+        s = f.read_text()
+        if 'fontawesome.js' in s: f.write_text(FONTAWESOME_JS.sub('', s))
+    for f in (out/'_static'/'scripts').glob('fontawesome.js*'): f.unlink()
 
 _EXT = r'''(?:https?:)?//'''
 _CSS_EXT = re.compile(r'''(?:@import\s+(?:url\(\s*)?|url\(\s*)['"]?\s*''' + _EXT, re.I)
@@ -446,6 +454,7 @@ def load_demo(dest:Path):
 # ---------------------------------------------------------------------------------------------------------------
 
 MB = 1e6
+SITE_MB = 20   # the whole site, the demo's models included (issue 26)
 def build(out:Path, nbs:Path, demo=None, limit_mb=12.):
     "Build the site into `out`; returns the exit status (1 if `demo` was asked for and could not be built)."
     t0 = time.time()
@@ -477,6 +486,7 @@ def build(out:Path, nbs:Path, demo=None, limit_mb=12.):
     print(f'size: {total/MB:.2f} MB in all, {(total-demo_sz)/MB:.2f} MB without the browser demo; largest parts:')
     for k, v in sorted(sz.items(), key=lambda kv: -kv[1])[:8]: print(f'  {v/MB:6.2f} MB  {k}')
     if (total - demo_sz)/MB > limit_mb: warn(f'the site is over {limit_mb} MB without the demo: look at its parts')
+    if total/MB > SITE_MB: warn(f'the site is over {SITE_MB} MB, its size limit: look at its parts')
     if demo and demo_html is None:
         print('demo: --demo was asked for and the demo could not be built', file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ import minidiff
 from minidiff.autoencoder import load_autoencoder
 from minidiff.clip import DIGIT_WORDS, SubwordTokenizer, load_clip
 from minidiff.fewstep import DEFAULT_STEPS, LEVELS, MAX_STEPS, fewstep_sigmas, teacher_sigmas
-from minidiff.pipeline import GUIDANCE, load_unet
+from minidiff.pipeline import GUIDANCE, READ_AS, load_unet
 from minidiff.samplers import sigma_to_t
 
 TOOLS = Path(__file__).resolve().parent
@@ -145,6 +145,7 @@ def make_spec(model, clip, vae)->dict:
                        max_len=tok.max_len),
         known=sorted(tok.words),                      # the words for spelling (`LatentDiffusionPipeline.known`)
         digit_words=list(DIGIT_WORDS),
+        read_as=READ_AS,                              # how close a new word's vector is to a digit's to read as it
         levels=levels, steps={k: _steps(model, k) for k in range(1, MAX_STEPS + 1)},
         max_steps=MAX_STEPS, default_steps=DEFAULT_STEPS,
         guidance=dict(lo=cfg.guidance_lo, hi=cfg.guidance_hi, default=GUIDANCE),

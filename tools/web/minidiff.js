@@ -332,12 +332,45 @@
     return out;
   }
 
+  /** The pooled prompt vector [W] (a unit vector) of one prompt: the text encoder alone. */
+  async function embed(prompt) {
+    const ids = tokenize(prompt), L = ids.length, C = Math.max(2, ids[0].length);
+    const flat = BigInt64Array.from(ids.flatMap(r => [...r, ...new Array(C - r.length).fill(0)]), BigInt);
+    return (await sessions.text.run({ids: new root.ort.Tensor('int64', flat, [1, L, C])})).pooled.data;
+  }
+
+  let digitVecs = null;
+  /** Which of `words` (none a word it knows) the encoder reads as a digit's word, as Python's `read_as`: each alone,
+      nearest of the ten digits' words and the empty prompt, a digit's, and at least `spec.read_as` close. */
+  async function readAs(words) {
+    if (!digitVecs) digitVecs = await Promise.all([...tok.digits, ''].map(embed));
+    const out = {};
+    for (const w of words) {
+      const v = await embed(w);
+      const sims = digitVecs.map(d => d.reduce((s, x, i) => s + x * v[i], 0));
+      const best = sims.indexOf(Math.max(...sims));
+      if (best < tok.digits.length && sims[best] >= spec.read_as) out[w] = tok.digits[best];
+    }
+    return out;
+  }
+
+  /** A prompt with no word the encoder knows is refused, unless it reads one of them as a digit's word ('sevvenn'). */
+  async function checkWords(prompt, respelt) {
+    const ws = pieces(respelt).filter(w => /[a-z0-9]/.test(w));
+    if (ws.some(w => tok.stoi.has(w))) return;
+    const read = await readAs(ws.filter(w => wordGrams(w).length));
+    if (Object.keys(read).length) return;
+    throw new Error(`prompt ${show(prompt)}: no word the text encoder knows (${ws.join(', ')}); it reads English ` +
+                    'words such as "a thick seven", "the number 3 leaning right" or "a tiny 0"');
+  }
+
   /** Digits for `prompt`: a Promise of a Float32Array of n*784 numbers in [0, 1], digit after digit, row by row. */
   async function generate(prompt, opts = {}) {
     await loadSpec();
     const p = checkPrompt(prompt), o = checkOptions(opts);
     await ready();
-    const run = queue.then(() => sample(p, o));
+    // the session runs one call at a time: the word check and the drawing wait their turn
+    const run = queue.then(async () => { await checkWords(prompt, p); return sample(p, o); });
     queue = run.catch(() => {});
     return run;
   }
