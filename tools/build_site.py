@@ -270,6 +270,7 @@ html_theme_options = dict(home_page_in_toc=True, use_download_button=False, use_
 html_static_path = ['_site_static']
 html_css_files = ['minidiff-site.css']
 html_js_files = ['minidiff-slider.js']
+html_favicon = '_site_static/favicon.png'   # a seven the pipeline drew (imgs/thick_seven.png)
 mathjax_path = 'mathjax/tex-mml-chtml.js'   # under _static: MathJax from this site, not a CDN
 html_copy_source = html_show_sourcelink = html_show_sphinx = False
 exclude_patterns = ['_site_static', 'jupyter_execute', '.jupyter_cache']
@@ -299,7 +300,7 @@ def stage(nbs:Path, src:Path, demo_html=None):
     from nbdev.config import get_config
     static = src/'_site_static'
     static.mkdir(parents=True)
-    for f in ('minidiff-slider.js', 'minidiff-site.css'): shutil.copy2(ASSETS/f, static/f)
+    for f in ('minidiff-slider.js', 'minidiff-site.css', 'favicon.png'): shutil.copy2(ASSETS/f, static/f)
     copy_mathjax(static/'mathjax')
     order = course_order(nbs)
     if not (nbs/'index.ipynb').exists(): raise BuildError(f'{nbs}/index.ipynb is missing: it is the home page')
