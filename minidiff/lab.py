@@ -4,7 +4,7 @@
 
 # %% ../nbs/01a_lab.ipynb #c73753e8
 from __future__ import annotations
-import functools, io, json, math, random, statistics, time, warnings
+import base64, functools, io, json, math, random, statistics, time, warnings
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -104,7 +104,6 @@ def slider_frames(
 )->dict:
     """What `SLIDER_MIME` holds: for each control with `control_values`, its values and one frame each
     (a PNG in base64, drawn at 1x, and the caption), the other controls at their starting values."""
-    import base64
     start = {n: w.value for n, w in controls.items()}
     out = []
     for name, w in controls.items():
