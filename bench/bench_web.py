@@ -6,7 +6,9 @@
 Headless Chromium (Debian's /usr/bin/chromium, driven by Playwright) opens a page served from 127.0.0.1 that holds
 the demo as the site's home page does, then:
 - time: the page's load until `minidiff.ready()` (models fetched and sessions made), the first 16 digits, then 16
-  digits warm (`generate(prompt, {n: 16})`, 4 steps), the median of ten calls with other seeds and prompts;
+  digits warm (`generate(prompt, {n: 16})`, 4 steps), the median of ten calls with other seeds and prompts; then the
+  same warm time with the page served cross-origin isolated (`tools/serve_site.py`), where the models run on as many
+  threads as the browser has cores;
 - quality: for each digit, prompts of four kinds, written afresh here: plain ('a seven'), numerals ('the number 7'),
   captions in the held-out grammar with attributes (words and frames training never wrote), and training-style
   captions with typos; `--n` digits each, the judge's reading of the digit asked for; and the same prompts
@@ -23,8 +25,11 @@ from minidiff.judge import class_accuracy, load_judge
 from minidiff.pipeline import LatentDiffusionPipeline
 
 REPO = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location('export_web', REPO/'tools'/'export_web.py')
-E = importlib.util.module_from_spec(spec); spec.loader.exec_module(E)
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, REPO/'tools'/f'{name}.py')
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    return mod
+E, S = _load('export_web'), _load('serve_site')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync']
 GENERATE = 'async ([p, o]) => Array.from(await minidiff.generate(p, o))'
@@ -42,6 +47,11 @@ def serve(root:Path):
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(Quiet, directory=str(root)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, f'http://127.0.0.1:{srv.server_port}/'
+
+TIMED = 'async ([p, o]) => { const t = performance.now(); await minidiff.generate(p, o); return performance.now() - t; }'
+def warm16(page, ps)->list:
+    "Seconds for 16 digits, ten calls with other prompts and seeds."
+    return [page.evaluate(TIMED, [ps[i % 10]['plain'], dict(n=16, seed=1000 + i)])/1000 for i in range(10)]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,13 +83,21 @@ def main():
             page.wait_for_function('document.querySelector("#minidiff-status").textContent.includes("16 digits in")',
                                    timeout=60_000)
             first = page.inner_text('#minidiff-status')
-            timed = 'async ([p, o]) => { const t = performance.now(); await minidiff.generate(p, o); return performance.now() - t; }'
-            warm = [page.evaluate(timed, [ps[i % 10]['plain'], dict(n=16, seed=1000 + i)])/1000 for i in range(10)]
+            warm = warm16(page, ps)
             acc, web_s = {}, time.perf_counter()
             for k in ('plain', 'numeral', 'held_out', 'typos'):
                 acc[k] = [class_accuracy(judge, torch.tensor(page.evaluate(GENERATE, [ps[d][k], dict(n=a.n, seed=d)]))
                                          .view(a.n, 1, 28, 28)*2 - 1, d) for d in range(10)]
             web_s = time.perf_counter() - web_s
+            iso_srv = S.server(root, quiet=True)
+            threading.Thread(target=iso_srv.serve_forever, daemon=True).start()
+            iso = b.new_page()
+            iso.goto(f'http://127.0.0.1:{iso_srv.server_port}/index.html')
+            threads = iso.evaluate('crossOriginIsolated ? navigator.hardwareConcurrency : 1')
+            iso.evaluate('minidiff.ready()')
+            iso.evaluate('minidiff.generate("a 3", {n: 16})')   # the first draw after load warms up
+            warm_iso = warm16(iso, ps)
+            iso_srv.shutdown()
             b.close()
         srv.shutdown()
     local = all(u.startswith(base) for u in urls)
@@ -99,7 +117,8 @@ def main():
     out = dict(cpu=cpu_kind(), chromium_threads=1, n_per_prompt=a.n, export_seconds=round(export_s, 1),
                demo_mb=round(sum(sizes.values())/1e6, 2), load_to_ready_s=round(load_s, 2), first_draw=first,
                warm16_median_s=round(statistics.median(warm), 3), warm16_s=[round(w, 3) for w in warm],
-               python16_median_s=round(statistics.median(py_t), 3),
+               python16_median_s=round(statistics.median(py_t), 3), isolated_threads=threads,
+               warm16_isolated_median_s=round(statistics.median(warm_iso), 3), warm16_isolated_s=[round(w, 3) for w in warm_iso],
                browser_accuracy={k: round(mean(v), 4) for k, v in acc.items()},
                browser_accuracy_all=round(mean([x for v in acc.values() for x in v]), 4),
                python_accuracy={k: round(mean(v), 4) for k, v in py.items()},
@@ -107,10 +126,12 @@ def main():
                worst_digit={k: min(range(10), key=lambda d: v[d]) for k, v in acc.items()},
                requests=len(urls), all_local=local, prompts={str(d): v for d, v in ps.items()},
                date=time.strftime('%Y-%m-%d'))
-    print(f"CPU: {out['cpu']}; Chromium {b.version if hasattr(b, 'version') else ''} (wasm, 1 thread)")
+    print(f"CPU: {out['cpu']}; headless Chromium, onnxruntime-web's wasm backend")
     print(f"demo files {out['demo_mb']} MB, built in {export_s:.1f} s; page load to ready {load_s:.2f} s; first draw: {first}")
     print(f"16 digits, 4 steps, warm: median {out['warm16_median_s']:.3f} s in the browser "
           f"({', '.join(f'{w:.3f}' for w in warm)}); the Python pipeline: {out['python16_median_s']:.3f} s")
+    print(f"   cross-origin isolated (tools/serve_site.py), {threads} threads: median {out['warm16_isolated_median_s']:.3f} s "
+          f"({', '.join(f'{w:.3f}' for w in warm_iso)})")
     n = 10*a.n
     for k in acc: print(f"  {k:9} right digit: browser {mean(acc[k]):.2%}, Python {mean(py[k]):.2%} ({n} digits each)")
     print(f"  all       right digit: browser {out['browser_accuracy_all']:.2%}, Python {out['python_accuracy_all']:.2%} "

@@ -36,6 +36,7 @@ def _load(name, path):   # by its path: tools/ stays off sys.path, so `export_we
     return mod
 
 build_site = _load('build_site', REPO/'tools'/'build_site.py')
+serve_site = _load('serve_site', REPO/'tools'/'serve_site.py')
 # the demo needs onnxruntime-web and the ONNX exporter; without them the site is built and read without it
 HAVE_DEMO = ((REPO/'tools'/'node_modules'/'onnxruntime-web'/'dist'/'ort-wasm-simd-threaded.wasm').exists()
              and all(importlib.util.find_spec(m) for m in ('onnx', 'onnxscript', 'onnxruntime')))
@@ -307,3 +308,18 @@ def test_home_page_demo(site, page):
     assert page.evaluate('window.minidiff.generate("a 4", {n: 10000}).then(() => "drawn", e => e.message)') \
         .startswith('n must be an integer from 1 to 256')
     assert not [u for u in page.requests if not u.startswith(site['url'])]
+
+def test_isolated_server(site, browser):
+    "tools/serve_site.py serves the site cross-origin isolated: the demo's models run on the browser's threads."
+    if not HAVE_DEMO: pytest.skip('no demo in this build')
+    srv = serve_site.server(site['out'], quiet=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    pg = browser.new_page()
+    try:
+        pg.goto(f'http://127.0.0.1:{srv.server_port}/index.html')
+        assert pg.evaluate('crossOriginIsolated')
+        pg.wait_for_function('document.querySelector("#minidiff-status").textContent.includes("16 digits in")',
+                             timeout=60_000)
+        assert pg.evaluate('minidiff.generate("a 2", {n: 3}).then(x => x.length)') == 3*784
+        assert pg.evaluate('ort.env.wasm.numThreads') == min(4, pg.evaluate('navigator.hardwareConcurrency'))
+    finally: pg.close(); srv.shutdown(); srv.server_close()
