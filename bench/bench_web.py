@@ -84,6 +84,7 @@ def main():
                                    timeout=60_000)
             first = page.inner_text('#minidiff-status')
             warm = warm16(page, ps)
+            parts = page.evaluate('minidiff.timings')                    # the last of those calls, model by model
             acc, web_s = {}, time.perf_counter()
             for k in ('plain', 'numeral', 'held_out', 'typos'):
                 acc[k] = [class_accuracy(judge, torch.tensor(page.evaluate(GENERATE, [ps[d][k], dict(n=a.n, seed=d)]))
@@ -118,6 +119,7 @@ def main():
                demo_mb=round(sum(sizes.values())/1e6, 2), load_to_ready_s=round(load_s, 2), first_draw=first,
                warm16_median_s=round(statistics.median(warm), 3), warm16_s=[round(w, 3) for w in warm],
                python16_median_s=round(statistics.median(py_t), 3), isolated_threads=threads,
+               last_call_ms={k: [round(x, 1) for x in v] if isinstance(v, list) else round(v, 1) for k, v in parts.items()},
                warm16_isolated_median_s=round(statistics.median(warm_iso), 3), warm16_isolated_s=[round(w, 3) for w in warm_iso],
                browser_accuracy={k: round(mean(v), 4) for k, v in acc.items()},
                browser_accuracy_all=round(mean([x for v in acc.values() for x in v]), 4),
@@ -130,6 +132,8 @@ def main():
     print(f"demo files {out['demo_mb']} MB, built in {export_s:.1f} s; page load to ready {load_s:.2f} s; first draw: {first}")
     print(f"16 digits, 4 steps, warm: median {out['warm16_median_s']:.3f} s in the browser "
           f"({', '.join(f'{w:.3f}' for w in warm)}); the Python pipeline: {out['python16_median_s']:.3f} s")
+    print(f"   in the last: text encoder {parts['text']:.0f} ms, student steps "
+          f"{', '.join(f'{t:.0f}' for t in parts['student'])} ms, decoder {parts['decoder']:.0f} ms (the rest: the page)")
     print(f"   cross-origin isolated (tools/serve_site.py), {threads} threads: median {out['warm16_isolated_median_s']:.3f} s "
           f"({', '.join(f'{w:.3f}' for w in warm_iso)})")
     n = 10*a.n

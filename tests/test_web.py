@@ -239,6 +239,8 @@ def test_js_bad_input(browser):
         minidiff.generate(p, o).then(() => 'resolved', e => e.message)))''', [[p, o] for p, o, _ in BAD])
     for (p, o, want), msg in zip(BAD, msgs): assert want in msg, (p, o, msg)
     assert page.evaluate('minidiff.generate("a 1", {n: 1, steps: 1}).then(x => x.length)') == 784
+    t = page.evaluate('minidiff.timings')                                # ms in each model, for the last call
+    assert len(t['student']) == 1 and all(v > 0 for v in (t['text'], t['decoder'], *t['student'])), t
 
 def test_js_reads_words_as_python(browser, pipe):
     "A prompt of words it does not know is drawn when the encoder reads one as a digit's word, as Python's `read_as`."

@@ -11,6 +11,7 @@
      minidiff.respell(prompt)            the prompt as the Python pipeline respells it ('a sevn' -> 'a seven')
      minidiff.read(prompt)               {prompt: respelt, fixes: {sevn: 'seven'}, unknown: [...], cut: false}
      minidiff.noise(seed, count)         the standard normal numbers `generate` draws for a seed
+     minidiff.timings                    ms in each model during the last `generate`: {text, student: [...], decoder}
    tokenize, respell and read need the spec: after `await minidiff.loadSpec()` (or `ready()`).
 
    `noise`, for tests, replaces the seeded noise: steps*n*196 numbers, first the starting noise [n,4,7,7], then
@@ -34,6 +35,7 @@
 
   let spec = null, tok = null, specP = null, readyP = null, sessions = null;
   let queue = Promise.resolve();     // one generation at a time: an ORT session runs one call at once
+  let timings = null;                // ms in each model during the last `generate`: {text, student: [...], decoder}
 
   // ---- the tokenizer (minidiff/clip.py) ----
   /** Lower case, accents dropped ('Sevén' -> 'seven'), other characters beyond ASCII left out: Python's `fold`. */
@@ -302,7 +304,10 @@
     // the word's id and at least one n-gram column (0s, which the model skips): no empty axis for ORT
     const L = ids.length, C = Math.max(2, ids[0].length);
     const flat = BigInt64Array.from(ids.flatMap(r => [...r, ...new Array(C - r.length).fill(0)]), BigInt);
+    const ms = {text: 0, student: new Array(steps).fill(0), decoder: 0};
+    let t0 = performance.now();
     const {ctx, pooled} = await sessions.text.run({ids: new ort.Tensor('int64', flat, [1, L, C])});
+    ms.text = performance.now() - t0;
     const mask = Uint8Array.from(ids, r => r[0] !== tok.pad ? 1 : 0);
     const W = ctx.dims[2], {sigma, t} = spec.steps[steps];
     z = z || noise(seed, steps * n * D);
@@ -319,16 +324,21 @@
                        mask: new ort.Tensor('bool', repeat(mask, m), [m, L]),
                        pooled: new ort.Tensor('float32', repeat(pooled.data, m), [m, W]),
                        guidance: new ort.Tensor('float32', filled(m, guidance), [m])};
+        t0 = performance.now();
         x0 = (await sessions.fewstep.run(feeds)).x0.data;
+        ms.student[i] += performance.now() - t0;
         if (sigma[i + 1] > 0) {                  // noised afresh to the next level; none after the last
           const off = ((i + 1) * n + b) * D;
           x = x0.map((v, j) => v + sigma[i + 1] * z[off + j]);
         }
         await tick();
       }
+      t0 = performance.now();
       out.set((await sessions.decoder.run({latents: new ort.Tensor('float32', x0, [m, 4, 7, 7])})).digits.data, b * P);
+      ms.decoder += performance.now() - t0;
       await tick();
     }
+    timings = ms;
     return out;
   }
 
@@ -376,7 +386,7 @@
   }
 
   const api = {ready, loadSpec, useSpec, generate, tokenize, respell, read, noise, BASE,
-               get spec() { return spec; }, _text: {fold, normalise, splitWords, ngrams, edits1}};
+               get spec() { return spec; }, get timings() { return timings; }, _text: {fold, normalise, splitWords, ngrams, edits1}};
   root.minidiff = api;
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
 })(typeof window !== 'undefined' ? window : globalThis);
