@@ -108,7 +108,8 @@ def slider_frames(
     out = []
     for name, w in controls.items():
         vals = k.get(name, []) if isinstance(k, dict) else control_values(w, k)
-        if vals and w.value not in vals: raise ValueError(f'frames for {name!r}: {vals} must hold its start, {w.value!r}')
+        if vals and w.value not in vals:
+            raise ValueError(f'frames for {name!r}: {vals} must hold its start, {w.value!r}')
         if not vals: continue
         fs = []
         for v in vals:
@@ -428,7 +429,8 @@ def pipeline_sliders(
         how = f'"{prompt}": guidance {guidance}, {steps} steps' + (f', strength {strength}' if strength < 1 else '')
         return x, how + note
     # a static page keeps seven frames: the notebook's file stays small
-    return image_slider(draw, ncols=n, scale=3, frames=dict(guidance=[1., GUIDANCE, 5.], steps=[5, 20], strength=[0.5, 1.]),
+    frames = dict(guidance=[1., GUIDANCE, 5.], steps=[5, 20], strength=[0.5, 1.])
+    return image_slider(draw, ncols=n, scale=3, frames=frames,
                         prompt=W.Text(prompt, description='prompt', continuous_update=False),
                         guidance=W.FloatSlider(GUIDANCE, min=0., max=10., step=0.25, description='guidance'),
                         steps=W.IntSlider(20, min=1, max=50, description='steps'),

@@ -16,9 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 NB = REPO/'nbs'/'02_noise.ipynb'
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync']
+from chromium import CHROMIUM, CHROMIUM_ARGS
 SERVER_TIMEOUT = 120   # s for JupyterLab to answer on /api
 LOAD_TIMEOUT = 120     # s for the notebook page to load and its kernel to be idle
 RUN_TIMEOUT = 180      # s for Run All Cells to reach the slider and show it (about 15 s here, on a loaded machine)

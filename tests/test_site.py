@@ -14,9 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 NBS = REPO/'nbs'
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync']
+from chromium import CHROMIUM, CHROMIUM_ARGS, canvas_digits
 BUILD_TIMEOUT = 300   # s; about 15 s here
 SLIDER_MIME = 'application/vnd.minidiff.slider+json'
 ODD_MIME = 'application/x-minidiff-test-unshowable'
@@ -274,16 +272,6 @@ def test_demo_hook(tmp_path, monkeypatch, capsys):
     (tmp_path/'export_web.py').write_text('DEMO_HTML = ""\ndef build_web(dest): raise RuntimeError("no onnx")\n')
     assert build_site.load_demo(tmp_path/'out2') is None
     assert "build_web failed (RuntimeError('no onnx'))" in capsys.readouterr().out
-
-def canvas_digits(page)->'torch.Tensor':
-    "The home page demo's 16 digits, read back from its canvas (each pixel a square of the zoomed grid), in [-1, 1]."
-    import torch
-    grey = page.evaluate('''() => { const c = document.querySelector('#minidiff-canvas');
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, z = c.width / 112, out = [];
-        for (let k = 0; k < 16; k++) for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++)
-            out.push(d[4*(((k >> 2)*28 + i)*z*c.width + ((k & 3)*28 + j)*z)] / 255);
-        return out; }''')
-    return torch.tensor(grey).view(16, 1, 28, 28)*2 - 1
 
 def test_home_page_demo(site, page):
     "The home page's prompt box draws 16 digits that the course's judge reads as asked; bad input gets a message."

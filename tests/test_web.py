@@ -18,6 +18,7 @@ ort = pytest.importorskip('onnxruntime', reason='onnxruntime is not installed')
 pytest.importorskip('onnx', reason='onnx is not installed')
 pytest.importorskip('onnxscript', reason="onnxscript is not installed (torch.onnx.export's dynamo exporter needs it)")
 from minidiff.clip import ATTRS, DIGIT_WORDS, add_filler, add_typos, write_caption
+from minidiff.judge import class_accuracy, load_judge
 from minidiff.pipeline import LatentDiffusionPipeline, prompt_fixes, respell
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,9 +26,7 @@ _spec = importlib.util.spec_from_file_location('export_web', REPO/'tools'/'expor
 E = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(E)
 
-CHROMIUM = '/usr/bin/chromium'
-CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync']
+from chromium import CHROMIUM, CHROMIUM_ARGS, canvas_digits
 HAVE_ORT_WEB = (E.ORT/'dist'/E.WASM).is_file()
 BLANK = ('<!doctype html><meta charset="utf-8"><title>minidiff test</title>'
          '<script src="_static/minidiff/ort.wasm.min.js"></script><script src="_static/minidiff/minidiff.js"></script>')
@@ -293,24 +292,12 @@ def test_demo_page(browser):
     page.wait_for_function(f'{drawn} && document.querySelector("#minidiff-status").textContent.includes("sevn")',
                            timeout=TIMEOUT)
     assert page.inner_text('#minidiff-error') == '' and not errors and not browser['errors']
-    # the course's judge reads the sixteen digits on the canvas (each a 4x4 block of its pixels) as sevens
-    grey = page.evaluate('''() => { const c = document.querySelector('#minidiff-canvas');
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, z = c.width / 112, out = [];
-        for (let k = 0; k < 16; k++) for (let i = 0; i < 28; i++) for (let j = 0; j < 28; j++)
-            out.push(d[4*(((k >> 2)*28 + i)*z*c.width + ((k & 3)*28 + j)*z)] / 255);
-        return out; }''')
-    x = torch.tensor(grey).view(16, 1, 28, 28)
-    assert class_accuracy(judge(), x*2 - 1, 7) >= 14/16
+    # the course's judge reads the sixteen digits on the canvas as sevens
+    assert class_accuracy(judge(), canvas_digits(page), 7) >= 14/16
     page.close()
 
 @functools.cache
-def judge():
-    from minidiff.judge import load_judge
-    return load_judge(device='cpu')
-
-def class_accuracy(j, x, label):
-    from minidiff.judge import class_accuracy
-    return class_accuracy(j, x, label)
+def judge(): return load_judge(device='cpu')
 
 def test_judge_reads_browser_digits(browser):
     "16 digits a prompt drawn in the browser, ten prompts (one a digit): the judge reads the digit asked for."
