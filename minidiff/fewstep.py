@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_fewstep.ipynb #dc9e852f
 from __future__ import annotations
-import random, time
+import copy, random, time
 from dataclasses import dataclass, asdict
 import torch
 from fastcore.basics import patch
@@ -16,14 +16,16 @@ from .samplers import Denoiser, default_sigmas, init_noise, sample_dpmpp_2m, sig
 from .conditional import Guided
 from .denoiser import timestep_embedding
 from .data import training_digits
-from .fit import FitConfig, fit, init_dist
+from .fit import FitConfig, fit, init_dist, load_checkpoint, total_steps
 from .clip import Clip, Captioner, load_clip
+from .autoencoder import Autoencoder, load_autoencoder
 from .latent import LATENT, TextUNet, TextUNetConfig, load_latent, prompt_features, training_caption
 
 # %% auto #0
 __all__ = ['LEVELS', 'TEACHER_STEPS', 'ON_PATH', 'GUIDANCE_RANGE', 'FEWSTEP', 'MAX_STEPS', 'FEWSTEP_FIT', 'N_PROMPTS',
-           'DEFAULT_STEPS', 'teacher_sigmas', 'distill_prompts', 'distill_data', 'FewStepConfig', 'FewStepUNet',
-           'student_of', 'student_levels', 'fewstep_sigmas', 'sample_fewstep', 'train_fewstep', 'load_fewstep',
+           'PERCEPTUAL', 'PERCEPTUAL_ROWS', 'PERCEPTUAL_FROM', 'DEFAULT_STEPS', 'teacher_sigmas', 'distill_prompts',
+           'distill_data', 'FewStepConfig', 'FewStepUNet', 'student_of', 'student_levels', 'fewstep_sigmas',
+           'sample_fewstep', 'image_features', 'perceptual_distance', 'train_fewstep', 'load_fewstep',
            'check_student_call']
 
 # %% ../nbs/12_fewstep.ipynb #06dd1078
@@ -196,16 +198,40 @@ def sample_fewstep(
     return x
 
 # %% ../nbs/12_fewstep.ipynb #f189afa6
-# the recipe of the shipped student: 8,192 prompts (five training rows each), 8 passes in batches of 256 (1,280 steps);
-# its time on a 2-core CPU is in the weights README. Training steps buy more than prompts: the budget goes to them
-FEWSTEP_FIT = FitConfig(epochs=8, bs=256, lr=1e-3, warmup=0.02, ema=0.997)
+# the recipe of the shipped student: 8,192 prompts (five training rows each), 6.5 passes in batches of 256 (1,040 steps),
+# the last fifth with the perceptual distance too; its time on a 2-core CPU is in the weights README. Training steps buy
+# more than prompts: the budget goes to them
+FEWSTEP_FIT = FitConfig(epochs=6.5, bs=256, lr=1e-3, warmup=0.02, ema=0.997)
 N_PROMPTS = 8_192
+PERCEPTUAL = 2.        # weight of the perceptual distance beside the latents' squared distance
+PERCEPTUAL_ROWS = 64   # rows of each batch decoded for it (a random sample: the batches are shuffled)
+PERCEPTUAL_FROM = 0.8  # the share of the steps on the squared distance alone: from the start, it pulls the student
+                       # towards digits that only look right (weights README)
+
+def image_features(clip:Clip, # Encoders whose CNN image encoder (09) gives the features
+                   x:torch.Tensor, # Digits [N,1,28,28] in [-1, 1]
+                  )->list:
+    """LPIPS-like features (Zhang et al. 2018) of digits: the activations after each block of
+    `clip`'s image encoder [N,C,h,w], each position's channels scaled to unit length."""
+    body, out, h = clip.image.body, [], x
+    per = len(body)//len(clip.cfg.img_chs)                # layers a block
+    for i, layer in enumerate(body):
+        h = layer(h)
+        if (i + 1) % per == 0: out.append(h/(h.pow(2).sum(1, keepdim=True).sqrt() + 1e-6))
+    return out
+
+def perceptual_distance(clip:Clip, x:torch.Tensor, y:torch.Tensor)->torch.Tensor:
+    "[N]: the squared distance between the `image_features` of digits `x` and `y`, over positions and summed over blocks."
+    with torch.no_grad(): fy = image_features(clip, y)
+    return sum((a.float() - b.float()).pow(2).sum(1).mean((1, 2)) for a, b in zip(image_features(clip, x), fy))
 
 def train_fewstep(
     cfg:FewStepConfig=FEWSTEP, # The student to build: the teacher's network with the few-step fields
     fcfg:FitConfig=FEWSTEP_FIT, # How to train it
     teacher:TextUNet|None=None, # The latent noise predictor to distil (default: the shipped one)
     clip:Clip|None=None, # Its text encoder (default: the shipped one); frozen
+    ae:Autoencoder|None=None, # The decoder for the perceptual distance (default: the shipped one); frozen
+    perceptual:float=PERCEPTUAL, # Weight of the perceptual distance (0: the latents' squared distance only)
     n_prompts:int=N_PROMPTS, # Prompts the teacher draws for (`distill_prompts`), one path each
     levels:tuple=LEVELS, # The levels it learns to jump from: `(0,)` for the one-step student
     data:dict|None=None, # `distill_data`'s output, made already (default: made here)
@@ -217,6 +243,9 @@ def train_fewstep(
     device = init_dist(device)
     set_seed(fcfg.seed)
     teacher, clip = teacher or load_latent(device=device), clip or load_clip(device=device)
+    # frozen copies: the loss's gradient flows through the decoder and image encoder, not into them
+    frozen = lambda m: copy.deepcopy(m).requires_grad_(False).eval()
+    ae, enc = frozen(ae or load_autoencoder(device=device)), frozen(clip)
     model = student_of(teacher, cfg)                     # a clear error now for a student unlike its teacher
     if not set(levels) <= set(LEVELS): raise ValueError(f'levels: expected some of {LEVELS}, got {levels}')
     t0 = time.perf_counter()
@@ -233,13 +262,23 @@ def train_fewstep(
     weight = share[rows['level']]/torch.bincount(rows['level'], minlength=len(sig)).clamp(min=1)[rows['level']]
     def loss(model, b):
         x, lv, z, w, ids, wt = b
-        with torch.autocast(x.device.type, enabled=False): c = prompt_features(clip, ids)
-        err = (model.denoise(x, sig.to(x.device)[lv], c, w) - z).pow(2).mean((1, 2, 3))
-        return (wt*err).sum()/wt.sum()
+        with torch.autocast(x.device.type, enabled=False), torch.no_grad(): c = prompt_features(enc, ids)
+        x0 = model.denoise(x, sig.to(x.device)[lv], c, w)
+        mse = (wt*(x0 - z).pow(2).mean((1, 2, 3))).sum()/wt.sum()
+        seen[0] += 1
+        if not perceptual or seen[0] <= PERCEPTUAL_FROM*total: return dict(loss=mse, mse=mse.detach())
+        # the first rows also decoded and compared as digits: squared distances average what the student is
+        # unsure of into grey strokes; the perceptual distance sees strokes
+        k = min(PERCEPTUAL_ROWS, len(x))
+        with torch.no_grad(): ref = ae.decoder(z[:k]/ae.scale)
+        pd = perceptual_distance(enc, ae.decoder(x0[:k]/ae.scale), ref)
+        return dict(loss=mse + perceptual*(wt[:k]*pd).sum()/wt[:k].sum(), mse=mse.detach(), perceptual=pd.mean().detach())
     name = kwargs.pop('name', 'fewstep')
+    total, seen = total_steps(fcfg, len(rows['x'])), [0]
+    if kwargs.get('resume'): seen[0] = load_checkpoint(kwargs['ckpt'], name)['step']   # where the run stopped
     model, hist = fit(model, loss, tuple(rows[k] for k in ('x', 'level', 'z', 'guidance', 'ids')) + (weight,),
                       fcfg, device=device, name=name, **kwargs)
-    hist.update(teacher_seconds=round(teacher_s, 1), levels=list(levels))
+    hist.update(teacher_seconds=round(teacher_s, 1), levels=list(levels), perceptual_weight=perceptual)
     return model, hist
 
 def load_fewstep(name='fewstep', device=None)->FewStepUNet:

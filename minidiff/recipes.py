@@ -130,13 +130,14 @@ def measure_latent(model, # The trained text-conditioned noise predictor
 def measure_fewstep(model, # The distilled few-step student
                     hist:dict, # `fit`'s history: the teacher's seconds making the data
                     eval_n:int|None=None, # Prompts of each grammar (default 500)
-                    **weights, # What it was distilled with: `clip` (default: the shipped one)
+                    **weights, # What it was distilled with: `clip`, `ae` (default: the shipped ones)
                    )->dict:
     """The student's right-digit share for captions of test digits and FID against the floor, at 1
     and 4 steps; the seconds the teacher took to make the data."""
     n, dev = eval_n or 500, next(model.parameters()).device
     enc = weights.get('clip') or clip.load_clip(device=dev)
-    pipe = LatentDiffusionPipeline(model, autoencoder.load_autoencoder(device=dev), enc, device=dev)
+    ae = weights.get('ae') or autoencoder.load_autoencoder(device=dev)
+    pipe = LatentDiffusionPipeline(model, ae, enc, device=dev)
     out = dict(eval_n=n, teacher_seconds=hist['teacher_seconds'])
     for s in (1, 4):
         r = lab.adherence_report(pipe, n, steps=s)
@@ -176,7 +177,8 @@ RECIPES = {r.name: r for r in (
            needs=dict(autoencoder='ae', clip='clip'), half=True, measure=measure_latent),
     Recipe('fewstep', "the few-step student, distilled from the latent model and its guidance (12_fewstep)",
            fewstep.FewStepUNet, fewstep.FEWSTEP, fewstep.FEWSTEP_FIT, fewstep.train_fewstep,
-           needs=dict(latent='teacher', clip='clip'), half=True, measure=measure_fewstep),
+           needs=dict(latent='teacher', clip='clip', autoencoder='ae'), half=True, measure=measure_fewstep,
+           loss_key='mse'),
 )}
 
 # the speed-runs (`--quick`, `train all`): the least CPU time found to reach each model's quality bar (02a)
