@@ -198,9 +198,9 @@ def sample_fewstep(
     return x
 
 # %% ../nbs/12_fewstep.ipynb #f189afa6
-# the recipe of the shipped student: 8,192 prompts (five training rows each), 6.5 passes in batches of 256 (1,040 steps),
-# the last fifth with the perceptual distance too; its time on a 2-core CPU is in the weights README. Training steps buy
-# more than prompts: the budget goes to them
+# the recipe of the shipped student: 8,192 prompts (five training rows each), 6.5 passes in batches of 256
+# (1,040 steps), the last fifth with the perceptual distance too; its time on a 2-core CPU is in the weights README.
+# Training steps buy more than prompts: the budget goes to them
 FEWSTEP_FIT = FitConfig(epochs=6.5, bs=256, lr=1e-3, warmup=0.02, ema=0.997)
 N_PROMPTS = 8_192
 PERCEPTUAL = 2.        # weight of the perceptual distance beside the latents' squared distance
@@ -221,7 +221,7 @@ def image_features(clip:Clip, # Encoders whose CNN image encoder (09) gives the 
     return out
 
 def perceptual_distance(clip:Clip, x:torch.Tensor, y:torch.Tensor)->torch.Tensor:
-    "[N]: the squared distance between the `image_features` of digits `x` and `y`, over positions and summed over blocks."
+    "[N]: the squared distance of the `image_features` of digits `x` and `y`, over positions, summed over blocks."
     with torch.no_grad(): fy = image_features(clip, y)
     return sum((a.float() - b.float()).pow(2).sum(1).mean((1, 2)) for a, b in zip(image_features(clip, x), fy))
 
@@ -267,12 +267,13 @@ def train_fewstep(
         mse = (wt*(x0 - z).pow(2).mean((1, 2, 3))).sum()/wt.sum()
         seen[0] += 1
         if not perceptual or seen[0] <= PERCEPTUAL_FROM*total: return dict(loss=mse, mse=mse.detach())
-        # the first rows also decoded and compared as digits: squared distances average what the student is
-        # unsure of into grey strokes; the perceptual distance sees strokes
+        # the first rows also decoded and compared as digits: the squared distance pays the student for averaging
+        # what it is unsure of into grey strokes, the perceptual distance much less
         k = min(PERCEPTUAL_ROWS, len(x))
         with torch.no_grad(): ref = ae.decoder(z[:k]/ae.scale)
         pd = perceptual_distance(enc, ae.decoder(x0[:k]/ae.scale), ref)
-        return dict(loss=mse + perceptual*(wt[:k]*pd).sum()/wt[:k].sum(), mse=mse.detach(), perceptual=pd.mean().detach())
+        both = mse + perceptual*(wt[:k]*pd).sum()/wt[:k].sum()
+        return dict(loss=both, mse=mse.detach(), perceptual=pd.mean().detach())
     name = kwargs.pop('name', 'fewstep')
     total, seen = total_steps(fcfg, len(rows['x'])), [0]
     if kwargs.get('resume'): seen[0] = load_checkpoint(kwargs['ckpt'], name)['step']   # where the run stopped
