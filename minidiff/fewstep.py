@@ -248,6 +248,7 @@ def train_fewstep(
     ae, enc = frozen(ae or load_autoencoder(device=device)), frozen(clip)
     model = student_of(teacher, cfg)                     # a clear error now for a student unlike its teacher
     if not set(levels) <= set(LEVELS): raise ValueError(f'levels: expected some of {LEVELS}, got {levels}')
+    if not perceptual >= 0: raise ValueError(f'perceptual: expected a weight >= 0 (0: none), got {perceptual!r}')
     t0 = time.perf_counter()
     if data is None:
         quiet = kwargs.get('progress_bar') is False or None
@@ -276,7 +277,7 @@ def train_fewstep(
         return dict(loss=both, mse=mse.detach(), perceptual=pd.mean().detach())
     name = kwargs.pop('name', 'fewstep')
     total, seen = total_steps(fcfg, len(rows['x'])), [0]
-    if kwargs.get('resume'): seen[0] = load_checkpoint(kwargs['ckpt'], name)['step']   # where the run stopped
+    if kwargs.get('resume') and kwargs.get('ckpt'): seen[0] = load_checkpoint(kwargs['ckpt'], name)['step']   # went on
     model, hist = fit(model, loss, tuple(rows[k] for k in ('x', 'level', 'z', 'guidance', 'ids')) + (weight,),
                       fcfg, device=device, name=name, **kwargs)
     hist.update(teacher_seconds=round(teacher_s, 1), levels=list(levels), perceptual_weight=perceptual)
