@@ -221,7 +221,7 @@ def image_features(clip:Clip, # Encoders whose CNN image encoder (09) gives the 
     return out
 
 def perceptual_distance(clip:Clip, x:torch.Tensor, y:torch.Tensor)->torch.Tensor:
-    "[N]: the squared distance of the `image_features` of digits `x` and `y`, over positions, summed over blocks."
+    "[N]: the squared distance of the `image_features` of `x` and `y` (the reference, no gradient), summed over blocks."
     with torch.no_grad(): fy = image_features(clip, y)
     return sum((a.float() - b.float()).pow(2).sum(1).mean((1, 2)) for a, b in zip(image_features(clip, x), fy))
 
