@@ -46,6 +46,13 @@ if len(sys.argv) > 2:
     import base64, io
     from PIL import Image
     from execnb.nbio import write_nb
+    bar = re.compile(r'\d+%\|[^|]*\| *\d+/\d+')   # a progress bar (tqdm's): what it drew, not what a learner reads
+    for c in nb.cells:   # progress bars dropped from the stored outputs; the rest of a stream kept, line by line
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream':
+                lines = re.split(r'(?<=\n)', ''.join(o.get('text', '')))
+                o['text'] = ''.join(l for l in lines if not bar.search(l))
+        c['outputs'] = [o for o in c.get('outputs', []) if o.get('output_type') != 'stream' or o['text'].strip()]
     for c in nb.cells:   # a grey picture is stored as an 8-bit grey PNG: the same pixels, about half the bytes;
         for o in c.get('outputs', []):
             png = o.get('data', {}).get('image/png')

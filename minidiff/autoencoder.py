@@ -118,7 +118,7 @@ class Autoencoder(nn.Module):
         return self.decoder(z.to(self.scale.device)/self.scale).float().clamp(-1, 1)
 
 # %% ../nbs/08_autoencoder.ipynb #2a9d65d6
-# the full recipe costs about 4 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the full recipe: about 4 min of an idle 2-core Intel Xeon, AMX-BF16 (bench/bench_train.py, figures/train_all.json);
 # the speed-run `minidiff train autoencoder --quick` (1 epoch) 1.4 min
 AE_FIT = FitConfig(epochs=3, bs=128, lr=2e-3, warmup=0.02)   # the autoencoders' recipe
 

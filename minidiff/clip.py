@@ -44,6 +44,7 @@ def digit_properties(x:torch.Tensor)->dict:
 
 # %% ../nbs/09_clip.ipynb #150f88b9
 ATTRS = ('thick', 'thin', 'small', 'big', 'right', 'left', 'upright')
+
 OPPOSITE = dict(thick='thin', thin='thick', small='big', big='small', right='left', left='right')
 
 # The caption grammar: a frame (a request, a description, or both) around a noun phrase (the digit, with
@@ -57,25 +58,32 @@ FRAMES = ('{x}',                                                                
     'here is {x}', 'a scan of {x}', 'a close-up of {x}',                                        # descriptions
     'draw a picture of {x}', 'show me a photo of {x}', 'i want an image of {x}', 'can you make a drawing of {x}',
     'make a picture of {x}', 'please show me an image of {x}', 'give me a drawing of {x}', 'generate an image of {x}')
+
 NOUNS = ('{a}{d}{l}', 'a {a}{d}{l}', 'the {a}{d}{l}', 'the {a}number {d}{l}', 'a {a}number {d}{l}', 'the {a}digit {d}{l}',
          'a {a}digit {d}{l}', 'a {a}handwritten {d}{l}')
+
 WORDS = dict(thick=('thick', 'bold', 'heavy', 'dark', 'fat'), thin=('thin', 'skinny', 'light', 'fine', 'narrow'),
              small=('small', 'tiny', 'little'), big=('big', 'large', 'huge'),
              right=('right-leaning', 'leaning right', 'tilted right', 'slanted right', 'leaning to the right', 'tilted to the right'),
              left=('left-leaning', 'leaning left', 'tilted left', 'slanted left', 'leaning to the left', 'tilted to the left'),
              upright=('upright', 'straight', 'standing straight'))
+
 FILLERS = ('please', 'thanks', 'thank you', 'ok', 'now', 'hey', 'just', 'quickly', 'again', 'for me')
 
 # Never used in training: kept apart to measure how the encoders generalise.
 HELD_OUT_FRAMES = ('could you draw {x}', 'would you produce {x}', 'i need {x}', 'sketch {x}', 'paint {x}', 'let me see {x}',
     'display {x}', 'how about {x}', 'a rendering of {x}', 'an illustration of {x}', 'a sketch of {x}', 'a snapshot of {x}',
     'a painting of {x}', 'could you please show me a sketch of {x}', 'i would love a picture of {x}')
+
 HELD_OUT_NOUNS = ('the {a}numeral {d}{l}', 'a {a}written {d}{l}', 'a single {a}{d}{l}')
+
 HELD_OUT_WORDS = dict(thick=('thicker', 'chunky'), thin=('thinner', 'slim'), small=('smaller', 'teeny'), big=('bigger', 'giant'),
                       right=('slanting right', 'tilting to the right'), left=('slanting left', 'tilting to the left'),
                       upright=('standing upright', 'vertical'))
+
 HELD_OUT_FILLERS = ('cheers', 'kindly', 'hello', 'if possible')
 
+# %% ../nbs/09_clip.ipynb #ca1e666e
 def grammar_words(held_out:bool=False)->set:
     """Every word the training grammar (or, with `held_out`, the held-out grammar) can write: digits
     as words and numerals included."""
@@ -146,6 +154,7 @@ class Captioner:
         rng = random.Random(seed)
         return [write_caption(dsc, rng, held_out) for dsc in self.describe(x, y)]
 
+# %% ../nbs/09_clip.ipynb #13202cc3
 def fix_articles(s:str)->str:
     """One space between words; 'a' before a vowel sound becomes 'an' ('an eight', 'an 8', 'an
     upright', but 'a one')."""
@@ -182,6 +191,7 @@ def normalise(text:str)->str:
     hyphen of 'right-leaning' aside): what both tokenizers read."""
     return ' '.join(re.sub(r'[^a-z0-9\s-]', ' ', fold(text)).split())
 
+# %% ../nbs/09_clip.ipynb #112d504c
 class Tokenizer:
     """Character-level tokenizer: ids for the characters of `texts`, plus <pad>, <bos>, <eos>,
     <unk>; text is lower-cased."""
@@ -228,6 +238,7 @@ class Tokenizer:
         "The pieces of `text` this tokenizer does not know (they become <unk>)."
         return {c for c in self.pieces(text) if c not in self.stoi and not c.isspace()}
 
+# %% ../nbs/09_clip.ipynb #24b12d96
 class WordTokenizer(Tokenizer):
     """Word-level tokenizer: one id per word, number or punctuation mark of a fixed vocabulary; any
     other word is <unk>."""
@@ -282,6 +293,7 @@ class SubwordTokenizer(WordTokenizer):
         "The words of `text` this tokenizer cannot place: not a word it knows, and no n-gram it knows."
         return {w for w in self.pieces(text) if w not in self.stoi and not self.word_grams(w)}
 
+# %% ../nbs/09_clip.ipynb #3f131318
 def word_ids(ids:torch.Tensor)->torch.Tensor:
     "The word ids [B, L] of token ids from any tokenizer ([B, L], or [B, L, 1+G] with n-grams)."
     return ids[..., 0] if ids.dim() == 3 else ids
@@ -316,6 +328,7 @@ def add_typos(caption:str, rng:random.Random, p:float=0.1)->str:
         return w if t in known or held_out_typo(t) else t
     return ' '.join(map(edit, caption.split()))
 
+# %% ../nbs/09_clip.ipynb #d38d049d
 def drop_words(ids:torch.Tensor, p:float=0.1, unk:int=3)->torch.Tensor:
     """Token ids [B, L, 1+G] with a share `p` of the words' ids (not <bos>, <eos> or padding) turned
     to <unk>, their n-grams kept: so that a word is also learnt from its pieces alone."""
@@ -350,6 +363,7 @@ class ImageEncoder(nn.Module):
         self.body, self.proj = nn.Sequential(*layers), nn.Linear(ni, cfg.dim)
     def forward(self, x): return self.proj(self.body(x).mean((2, 3)))
 
+# %% ../nbs/09_clip.ipynb #038c6554
 class TextEncoder(nn.Module):
     """Token ids [B, L] to per-token features [B, L, width] and a summary vector [B, dim] (not
     normalised)."""
@@ -380,6 +394,7 @@ class TextEncoder(nn.Module):
         eos = (word_ids(ids) != 0).sum(1) - 1
         return self.proj(self.token_features(ids)[torch.arange(len(ids)), eos])
 
+# %% ../nbs/09_clip.ipynb #5cf934a9
 class Clip(nn.Module):
     """Image and text encoders into one space; `logits(x, ids)` gives the scaled similarities
     [N_images, N_texts]."""
@@ -417,7 +432,7 @@ def clip_loss(logits:torch.Tensor)->torch.Tensor:
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))/2
 
 # %% ../nbs/09_clip.ipynb #f06e332f
-# the full recipe costs about 3 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the full recipe: about 3 min of an idle 2-core Intel Xeon, AMX-BF16 (bench/bench_train.py, figures/train_all.json);
 # it is its own speed-run: 1.5 epochs reach 97.7% zero-shot, not 99%
 CLIP_FIT = FitConfig(epochs=5, bs=256, lr=2e-3, warmup=0.05, wd=0.01)   # the encoders' recipe; in a batch of 256, each digit has 255 wrong captions
 
@@ -434,6 +449,7 @@ def make_tokenizer(tokens:str='subwords', max_len:int|None=None)->Tokenizer:
     # every letter: made-up words are spelled, not <unk>
     return Tokenizer(''.join(vocab) + ' ' + string.ascii_lowercase, max_len or 128)
 
+# %% ../nbs/09_clip.ipynb #d1476577
 def train_clip(
     cfg:ClipConfig=ClipConfig(), # The model (vocab, chars and words are set from the tokenizer)
     fcfg:FitConfig=CLIP_FIT, # How to train it

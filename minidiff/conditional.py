@@ -67,7 +67,7 @@ def check_digits(digits, n:int)->torch.Tensor:
     return d
 
 # %% ../nbs/07_conditional.ipynb #d19f0004
-# the full recipe costs about 31 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the full recipe: about 31 min of an idle 2-core Intel Xeon, AMX-BF16 (bench/bench_train.py, figures/train_all.json);
 # the speed-run `--quick` (3 epochs from the denoiser, min-SNR-5) 4.6 min
 CONDITIONAL_FIT = replace(DENOISER_FIT, epochs=20)   # the recipe: the denoiser's, trained twice as long (`minidiff train conditional`)
 # the default scale for the shipped model: its best trade-off of FID against class accuracy,

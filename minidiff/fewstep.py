@@ -107,6 +107,7 @@ class FewStepConfig(TextUNetConfig):
 # the shipped student: the shipped latent model's network
 FEWSTEP = FewStepConfig(**asdict(LATENT))
 
+# %% ../nbs/12_fewstep.ipynb #abb7b630
 class FewStepUNet(TextUNet):
     """10's `TextUNet` also told the guidance scale, read as a denoiser that gives the end of the
     teacher's path through its input (`denoise`)."""
@@ -140,6 +141,7 @@ class FewStepUNet(TextUNet):
         out = self(x/(s**2 + sd**2).sqrt(), t, (*c, w)).float()              # F, (B, 4, 7, 7)
         return x*sd**2/(s**2 + sd**2) + out*s*sd/(s**2 + sd**2).sqrt()
 
+# %% ../nbs/12_fewstep.ipynb #3bc607f9
 def student_of(teacher:TextUNet, # The latent noise predictor to distil
                cfg:FewStepConfig|None=None, # Default: the teacher's network with the few-step fields' defaults
               )->FewStepUNet:
@@ -176,6 +178,7 @@ def fewstep_sigmas(model:FewStepUNet, # The student
     steps = min(steps, len(LEVELS) - start)              # a low start leaves fewer levels
     return torch.cat([sig[student_levels(steps, start)], sig.new_zeros(1)])
 
+# %% ../nbs/12_fewstep.ipynb #ee6b58b2
 @torch.no_grad()
 def sample_fewstep(
     model:FewStepUNet, # The student
@@ -202,9 +205,13 @@ def sample_fewstep(
 # (1,040 steps), the last fifth with the perceptual distance too; its time on a 2-core CPU is in the weights README.
 # Training steps buy more than prompts: the budget goes to them
 FEWSTEP_FIT = FitConfig(epochs=6.5, bs=256, lr=1e-3, warmup=0.02, ema=0.997)
+
 N_PROMPTS = 8_192
+
 PERCEPTUAL = 2.        # weight of the perceptual distance beside the latents' squared distance
+
 PERCEPTUAL_ROWS = 64   # rows of each batch decoded for it (a random sample: the batches are shuffled)
+
 PERCEPTUAL_FROM = 0.8  # the share of the steps on the squared distance alone: from the start, it pulls the student
                        # towards digits that only look right (weights README)
 
@@ -225,6 +232,7 @@ def perceptual_distance(clip:Clip, x:torch.Tensor, y:torch.Tensor)->torch.Tensor
     with torch.no_grad(): fy = image_features(clip, y)
     return sum((a.float() - b.float()).pow(2).sum(1).mean((1, 2)) for a, b in zip(image_features(clip, x), fy))
 
+# %% ../nbs/12_fewstep.ipynb #b596fc5a
 def train_fewstep(
     cfg:FewStepConfig=FEWSTEP, # The student to build: the teacher's network with the few-step fields
     fcfg:FitConfig=FEWSTEP_FIT, # How to train it
@@ -283,6 +291,7 @@ def train_fewstep(
     hist.update(teacher_seconds=round(teacher_s, 1), levels=list(levels), perceptual_weight=perceptual)
     return model, hist
 
+# %% ../nbs/12_fewstep.ipynb #97b18a5d
 def load_fewstep(name='fewstep', device=None)->FewStepUNet:
     "The shipped few-step student (`minidiff train fewstep`), or one saved at a path."
     return load_weights(name, FewStepUNet, FewStepConfig, device, stem='fewstep')
@@ -326,6 +335,7 @@ def sigmas(self:FewStepUNet, steps:int, sigma_max:float|None=None)->torch.Tensor
     "The noise levels `steps` steps visit (`fewstep_sigmas`)."
     return fewstep_sigmas(self, steps, sigma_max)
 
+# %% ../nbs/12_fewstep.ipynb #42189d95
 @patch
 def sample(self:FewStepUNet, x, sigmas, c, guidance, generator=None, callback=None, disable=None)->torch.Tensor:
     "Final latents by `sample_fewstep`."

@@ -133,6 +133,7 @@ def save_checkpoint(path, **state):
     crash leaves the previous one whole)."""
     with atomic_write(path) as f: torch.save(dict(format=CKPT_FORMAT, **state), f)
 
+# %% ../nbs/02a_fit.ipynb #a2172c41
 def load_checkpoint(path, name:str|None=None)->dict:
     """Read a checkpoint written by `fit`; a missing, truncated or foreign file, or one from another
     recipe, is a clear error."""
@@ -273,8 +274,10 @@ def fit(
     hist.update(seconds=secs, seconds_total=spent + secs, digits_per_s=(step - start_step)*cfg.bs/max(secs, 1e-9), steps=step, bf16=bf16, world_size=world, rank=rank)
     return result, hist
 
+# %% ../nbs/02a_fit.ipynb #ebd68016
 def _pack(hist:dict)->dict:   # long lists of floats as tensors: quick to save every few steps
     return {k: torch.tensor(v, dtype=torch.float64) if k != 'evals' else v for k, v in hist.items()}
+
 def _unpack(hist:dict)->dict: return {k: v.tolist() if isinstance(v, torch.Tensor) else v for k, v in hist.items()}
 
 def _evaluate(eval_fn, model:nn.Module)->dict:

@@ -65,7 +65,7 @@ def augment(x:torch.Tensor, shift:float=2/28, rot:float=10., scale:float=0.1)->t
     return F.grid_sample(x + 1, grid, align_corners=False, padding_mode='zeros') - 1
 
 # %% ../nbs/04_judge.ipynb #5a3de9cb
-# the full recipe costs about 50 s of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the full recipe: about 50 s of an idle 2-core Intel Xeon, AMX-BF16 (bench/bench_train.py, figures/train_all.json);
 # the speed-run `minidiff train judge --quick` (2 epochs) 25 s
 JUDGE_FIT = FitConfig(epochs=4, bs=128, lr=3e-3, warmup=0.3, wd=0.05)   # the judge's recipe: a long warm-up, weight decay
 
@@ -159,6 +159,6 @@ def real_digits(n:int, seed:int=0)->torch.Tensor:
     return random_digits(n, seed, 'train')[0]
 
 def fid_floor(judge:Judge, n:int=2000, seeds=(0, 1, 2))->float:
-    """The FID of `n` random real training digits against the test set: the best a generator can
-    score at this `n` (mean over `seeds`)."""
+    """The FID of `n` random real training digits against the test set (mean over `seeds`): what real
+    digits are expected to score at this `n`. Not a bound: a sample can score below it by chance."""
     return sum(fid(judge, real_digits(n, s)) for s in seeds)/len(seeds)

@@ -356,6 +356,7 @@ def clip_report(
 from .conditional import *
 from .clip import word_ids
 from .latent import *
+from .spelling import *
 from .pipeline import *
 
 # %% ../nbs/11_pipeline.ipynb #8cfcea49
@@ -511,6 +512,7 @@ def attribute_pairs(
         out[f'{a}/{b}'] = round((xa > xb).float().mean().item(), 4)
     return out
 
+# %% ../nbs/11_pipeline.ipynb #12f89d38
 def multi_attribute_check(
     pipe:LatentDiffusionPipeline, # The pipeline to measure
     n:int=600, # Prompts

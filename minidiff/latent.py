@@ -108,7 +108,7 @@ def encode_dataset(ae:Autoencoder, x:torch.Tensor, bs:int=1000)->tuple:
 
 # %% ../nbs/10_latent.ipynb #108cca40
 # the recipe of the shipped latent model
-# the full recipe costs about 18.5 min of a 2-core Xeon (AMX-BF16) (bench/bench_train.py);
+# the full recipe: about 18.5 min of an idle 2-core Intel Xeon, AMX-BF16 (bench/bench_train.py, figures/train_all.json);
 # the speed-run `minidiff train latent --quick` (3 epochs, min-SNR-5) 4.6 min
 LATENT_FIT = FitConfig(epochs=12, bs=128, lr=2e-3, warmup=0.02, ema=0.999)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_pipeline.ipynb #b53d97d4
 from __future__ import annotations
-import copy, importlib, re, string, warnings
+import copy, importlib, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -16,137 +16,24 @@ from .samplers import (SAMPLERS, Denoiser, check_n_steps, default_sigmas, init_n
                                t_to_sigma, sigma_to_t)
 from .conditional import check_guidance, Guided
 from .autoencoder import Autoencoder, load_autoencoder
-from .clip import Clip, SubwordTokenizer, load_clip, DIGIT_WORDS, grammar_words, split_words, ngrams
+from .clip import Clip, load_clip
+from .spelling import PromptWarning, check_prompts, known_words, prompt_fixes, respell
 from .latent import TextUNet, load_latent, prompt_features
 
 # %% auto #0
-__all__ = ['READ_AS', 'GUIDANCE', 'GUIDANCE_INTERVAL', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PromptWarning', 'known_words', 'read_as',
-           'edits1', 'spell', 'prompt_fixes', 'respell', 'check_prompts', 'PipelineOutput', 'load_unet',
+__all__ = ['GUIDANCE', 'GUIDANCE_INTERVAL', 'WEIGHT_FILES', 'OUTPUT_TYPES', 'PipelineOutput', 'load_unet',
            'LatentDiffusionPipeline']
-
-# %% ../nbs/11_pipeline.ipynb #e60f96eb
-class PromptWarning(UserWarning): "A prompt the pipeline draws, but may not draw as asked: words the text encoder cannot place, or read as others, no digit named, or several."
-
-def known_words()->set:
-    """The words the text encoder saw in training: every word the training caption grammar writes
-    (09_clip), the digits as words and numerals."""
-    return grammar_words()
-
-# a word it never saw is said to be read as a digit's word when, each alone, their vectors are this close
-READ_AS = 0.8
-
-@torch.no_grad()
-def read_as(clip:Clip, words)->dict:
-    """Which of `words` (ones the text encoder never saw) it reads as a digit's word ('sevn' as
-    'seven'): each alone, the vector nearest of the ten digits' words and the empty prompt, if a
-    digit's and at least `READ_AS` close. Only for a tokenizer of word pieces; cheap: one pass."""
-    if not isinstance(clip.tokenizer, SubwordTokenizer) or not words: return {}
-    if getattr(clip, '_digit_vecs', None) is None: clip._digit_vecs = clip.encode_text(list(DIGIT_WORDS) + [''])
-    best = (clip.encode_text(list(words)) @ clip._digit_vecs.T).max(1)
-    return {w: DIGIT_WORDS[i] for w, i, s in zip(words, best.indices.tolist(), best.values.tolist())
-            if i < 10 and s >= READ_AS}
-
-def edits1(word:str)->set:
-    """Every string one edit from `word`: a letter dropped, two neighbours swapped, a letter
-    replaced or a letter added (Damerau's four edits, as in Norvig's spelling corrector)."""
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    drops = {a + b[1:] for a, b in splits if b}
-    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    replaced = {a + c + b[1:] for a, b in splits if b for c in string.ascii_lowercase}
-    added = {a + c + b for a, b in splits for c in string.ascii_lowercase}
-    return (drops | swaps | replaced | added) - {word}
-
-def spell(words, known, prefer=())->dict:
-    """The known word that each of `words` (not in `known`) is one edit from: 'sevn' -> 'seven',
-    'thcik' -> 'thick', 'sevens' -> 'seven'. Where several known words are, those in `prefer` if
-    any are ('thre': 'three', not 'the', when a digit is wanted), then the one sharing the most of
-    the word's letter pieces (09's n-grams: 'hevy' is 'heavy', not 'hey'); a tie, or no known
-    word, leaves the word out. A word of two letters is read only as a word in `prefer`."""
-    vocab = {w for w in known if len(w) >= 3 and w.isalpha()}
-    out = {}
-    for w in dict.fromkeys(words):
-        if len(w) < 2 or not w.isalpha() or w in known: continue
-        near = edits1(w) & vocab
-        wanted = near & set(prefer)
-        if wanted or len(w) < 3: near = wanted
-        if len(near) > 1:
-            shared = {c: len(set(ngrams(w)) & set(ngrams(c))) for c in near}
-            near = [c for c in near if shared[c] == max(shared.values())]
-        if len(near) == 1: out[w] = next(iter(near))
-    return out
-
-def prompt_fixes(prompt:str, known)->dict:
-    """The misspelt words of one prompt, as `spell` reads them: a digit's word preferred when the
-    prompt names no digit otherwise (every prompt should name one)."""
-    ws = split_words(prompt)
-    return spell([w for w in ws if w not in known], known, () if _digits_named(ws) else DIGIT_WORDS)
-
-def respell(prompt:str, fixes:dict)->str:
-    """`prompt` with the words in `fixes` replaced ('a sevn' -> 'a seven'); the prompt itself when
-    it has none of them."""
-    ws = split_words(prompt)
-    return ' '.join(fixes.get(w, w) for w in ws) if any(w in fixes for w in ws) else prompt
-
-def _digits_named(words)->set: return {w if w.isdigit() else str(DIGIT_WORDS.index(w)) for w in words if w.isdigit() or w in DIGIT_WORDS}
-
-def check_prompts(prompts, name:str='prompt', allow_empty:bool=False, check_words:bool=False,
-                  clip:Clip|None=None)->list[str]:
-    """A prompt or a list of prompts, checked: strings, not empty or blank (unless `allow_empty`).
-    Words training never wrote: refused with `check_words`; otherwise drawn, and said once: those
-    the text encoder cannot place (with `clip`'s word pieces: no known word or n-gram; without
-    `clip`: all of them) in a warning naming them, the others more gently ("read 'sevn' as
-    'seven'" for a word one edit from a known word, `spell`, or that `clip` reads as a digit's
-    word, `read_as`; else "read from their letters"). A prompt that names no digit, or more than
-    one ('a 3 and a 5'; 'the number 17', read as a 1 and a 7): drawn, with a warning saying so."""
-    ps = [prompts] if isinstance(prompts, str) else prompts
-    if not isinstance(ps, (list, tuple)) or not ps or not all(isinstance(p, str) for p in ps):
-        raise TypeError(f'{name}: expected a string or a non-empty list of strings, got '
-                        f'{prompts!r}')
-    sub = isinstance(getattr(clip, 'tokenizer', None), SubwordTokenizer)   # reads word pieces
-    known = set(clip.tokenizer.words) if sub else known_words()
-    words = {p: split_words(p) for p in ps}
-    new = list(dict.fromkeys(w for ws in words.values() for w in ws if w[0].isalnum() and w not in known))
-    if check_words and new:
-        raise ValueError(f'{name}: words the text encoder never saw in training: {new}. It knows: '
-                         f'{", ".join(sorted(known))}')
-    fixes = {w: c for p in ps for w, c in prompt_fixes(p, known).items()}      # misspellings of known words
-    unknown = [w for w in new if w not in fixes and (not sub or clip.tokenizer.unknown(w))]
-    pieces = [w for w in new if w not in unknown and w not in fixes]
-    readings = {**(read_as(clip, pieces) if pieces else {}), **fixes}
-    no_digit, several = [], []
-    for p in ps:
-        if not p.strip():
-            if allow_empty: continue
-            raise ValueError(f'{name} is empty: say which digit to draw, e.g. "a thick seven"')
-        named = _digits_named(readings.get(w, w) for w in words[p])
-        if not named: no_digit.append(p)
-        # each caption in training named one digit; a number of two or more is read digit by digit
-        elif len(named) > 1 or re.search(r'[0-9]{2}', p): several.append(p)
-    if unknown:
-        warnings.warn(f'{name}: words the text encoder never saw in training and cannot place: {unknown}; '
-                      'drawing anyway (they may be ignored or change the digit)', PromptWarning, stacklevel=3)
-    if pieces or fixes:
-        said = [f'read {w!r} as {readings[w]!r}' for w in new if w in readings]
-        rest = [w for w in pieces if w not in readings]
-        if rest: said.append(f'not words it knows, read from their letters: {rest}')
-        warnings.warn(f'{name}: ' + '; '.join(said), PromptWarning, stacklevel=3)
-    if no_digit and not allow_empty:
-        warnings.warn(f'{name} names no digit (zero to nine, or 0-9): '
-                      f'{no_digit[:3]}{" ..." if len(no_digit) > 3 else ""}; the model will pick '
-                      'one', PromptWarning, stacklevel=3)
-    if several:
-        warnings.warn(f'{name} names more than one digit: {several[:3]}{" ..." if len(several) > 3 else ""}; '
-                      'the model draws one digit per image (a number such as 17 is read as a 1 and a 7), so '
-                      'it may draw either', PromptWarning, stacklevel=3)
-    return list(ps)
 
 # %% ../nbs/11_pipeline.ipynb #b90cae2d
 # the default guidance scale and the noise levels it applies at (sigma of the latents; None: every level):
 # the best trade-off measured below of FID against the digit asked for, on plain prompts and captions
 GUIDANCE = 2.0
+
 GUIDANCE_INTERVAL = (0.3, 5.0)
+
 # what a folder of pipeline weights holds
 WEIGHT_FILES = dict(unet='latent.pt', vae='autoencoder.pt', clip='clip.pt')
+
 OUTPUT_TYPES = ('pt', 'np', 'pil')
 
 @dataclass
@@ -177,6 +64,7 @@ def load_unet(name='latent', # A shipped name, or a weights file
     if module.split('.')[0] != 'minidiff': raise ValueError(f'{name}: its loader {loader!r} is not minidiff\'s')
     return getattr(importlib.import_module(module), fn)(name, device)
 
+# %% ../nbs/11_pipeline.ipynb #7ec72ea0
 class LatentDiffusionPipeline:
     "Prompt -> text encoder -> noise predictor on latents, guided by the text -> decoder -> digits."
     def __init__(self,
@@ -265,6 +153,7 @@ def _as_output(x:torch.Tensor, output_type:str):
     from PIL import Image   # here: only 'pil' needs it
     return [Image.fromarray((d[0]*255).round().byte().numpy(), mode='L') for d in x]
 
+# %% ../nbs/11_pipeline.ipynb #59b79563
 @patch
 @torch.no_grad()
 def __call__(self:LatentDiffusionPipeline,
@@ -332,6 +221,7 @@ def __call__(self:LatentDiffusionPipeline,
     if not return_dict: return (images, lat) if return_latents else (images,)
     return PipelineOutput(images, lat)
 
+# %% ../nbs/11_pipeline.ipynb #b38aece1
 @patch
 def _check_interval(self:LatentDiffusionPipeline, interval)->tuple|None:
     """A guidance interval (sigma_lo, sigma_hi), checked, as the model's steps (t_lo, t_hi) that

@@ -167,6 +167,7 @@ def init_noise(
     `init_noise_sigma`)."""
     return noise * math.sqrt(check_sigmas(sigmas)[0]**2 + 1)
 
+# %% ../nbs/06_samplers.ipynb #dcc16b9a
 def _report(callback, model, i:int, s:float, s_next:float, x:torch.Tensor, x0:torch.Tensor):
     "Call `callback` with the one dict every sampler reports after step `i`."
     if callback is None: return
@@ -208,6 +209,7 @@ def sample_ddim(
         _report(callback, model, i, s, s_next, x, x0)
     return x
 
+# %% ../nbs/06_samplers.ipynb #9c58453a
 @torch.no_grad()
 def sample_ddpm(
     model, # Denoiser: model(x, sigma, **extra_args) -> clean estimate
@@ -312,13 +314,14 @@ def _sampler_name(sampler)->str:
 def model_evals(
     sampler, # A name in `SAMPLERS`, or one of the sampler functions
     steps:int, # Its steps: the noise levels it visits, not counting the final 0
+    guided:bool=False, # Guided (07): each step runs the network on two inputs, the prompt's and the empty one
 )->int:
-    """Model evaluations (NFE) that `sampler` makes in `steps` steps: 2*steps-1 for Heun, else
-    `steps`."""
+    """Network evaluations per image (NFE) that `sampler` makes in `steps` steps: 2*steps-1 for Heun, else
+    `steps`; twice that when every step is guided."""
     name = _sampler_name(sampler)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f'steps must be a positive integer; got {steps!r}')
-    return 2*steps - 1 if name == 'heun' else steps
+    return (2*steps - 1 if name == 'heun' else steps)*(2 if guided else 1)
 
 def default_sigmas(
     sampler, # A name in `SAMPLERS`, or one of the sampler functions

@@ -34,16 +34,25 @@ def said(fn):
     return out, [str(w.message) for w in ws if issubclass(w.category, PromptWarning)]
 
 def test_unknown_words_are_drawn_with_one_warning_of_each_kind(pipe):
-    x, msgs = said(lambda: pipe(['a chunky seven', 'a seven upside down', 'a sevn', 'a 7'], seed=0).images)
+    x, msgs = said(lambda: pipe(['a qxzv seven', 'a seven upside down', 'a sevn', 'the thickest 7'], seed=0).images)
     assert x.shape == (4, 1, 28, 28) and len(msgs) == 2, msgs
-    # no known word or n-gram: named; known pieces: said gently, a misspelt digit word as the word it is read as
-    assert "cannot place: ['chunky', 'down']" in msgs[0] and 'drawing anyway' in msgs[0], msgs
-    assert "read 'sevn' as 'seven'" in msgs[1] and "read from their letters: ['upside']" in msgs[1], msgs
+    # no known word, English word or n-gram: named; the rest said gently: a misspelling as the word it is read as,
+    # English words the model never saw left out, forms of known words read from their letters
+    assert "cannot place: ['qxzv']" in msgs[0] and 'drawing anyway' in msgs[0], msgs
+    assert "read 'sevn' as 'seven'" in msgs[1] and "read from their letters: ['thickest']" in msgs[1], msgs
+    assert "left out words it never learned: ['upside', 'down']" in msgs[1], msgs
+    test = lambda ps: pipe(ps, seed=0, num_images_per_prompt=2).images
+    assert torch.equal(said(lambda: test(['a seven upside down', 'a lovely tree 3']))[0], test(['a seven', 'a 3']))
     _, msgs = said(lambda: pipe('Draw me a seven, please!', seed=0).images)     # capitals and punctuation are not unknown words
     assert msgs == [], msgs
 
 def test_no_digit_and_only_unknown_words(pipe):
     x, msgs = said(lambda: pipe('a thick one-legged thing', seed=0).images)      # 'one' names a digit
+    assert [m for m in msgs if 'names no digit' in m] == []
+    x, msgs = said(lambda: pipe('a pretty picture', seed=0).images)               # English words only: no digit named
+    assert x.shape == (1, 1, 28, 28) and any('names no digit' in m for m in msgs), msgs
+    x, msgs = said(lambda: pipe('the number tree', seed=0).images)                # no digit: the word one edit from one
+    assert "read 'tree' as 'three' (the prompt names no other digit)" in msgs[0], msgs
     assert [m for m in msgs if 'names no digit' in m] == []
     x, msgs = said(lambda: pipe('a thick thing', seed=0).images)
     assert x.shape == (1, 1, 28, 28) and any('names no digit' in m for m in msgs), msgs
@@ -69,7 +78,7 @@ def test_misspellings_are_read_as_the_words_they_misspell(pipe):
 
 @pytest.mark.parametrize('prompt,same_as,warns', [
     ('sevn thcik', 'seven thick', ["read 'sevn' as 'seven'"]),        # only typos
-    ('a 7even', 'a 7 seven', ["read 'even' as 'seven'"]),              # digits and letters mixed: '7' and 'even'
+    ('a 7even', 'a 7', ["left out words it never learned: ['even']"]),   # '7' and 'even': English, never a second word for 7
     ('a 7 \U0001f642\u2728', 'a 7', []),                                  # emoji are not words
     ('seven seven seven seven', None, []),                             # repeated words: one digit named
     ('A SEV\u00c9N', 'a seven', []),                                      # accents dropped, capitals lowered

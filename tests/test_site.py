@@ -14,6 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 NBS = REPO/'nbs'
+DOCS = [REPO/'docs'/f'{d}.md' for d in ('prompts', 'speed', 'training', 'student', 'website', 'developers')]
 from chromium import CHROMIUM, CHROMIUM_ARGS, canvas_digits
 BUILD_TIMEOUT = 300   # s; about 15 s here
 SLIDER_MIME = 'application/vnd.minidiff.slider+json'
@@ -153,7 +154,9 @@ def test_sidebar_order(site, page):
     links = page.locator('nav.bd-docs-nav a.reference.internal')
     want = [plain(title_of(nb)[0]) for nb in course()]
     got = [plain(t) for t in links.all_inner_texts()]
-    assert got[0] == 'minidiff' and got[1:-1] == want and got[-1].startswith('About the project'), got
+    n = len(want)
+    assert got[0] == 'minidiff' and got[1:n+1] == want and got[-1].startswith('About the project'), got
+    assert got[n+1:-1] == [plain(f.read_text().splitlines()[0].lstrip('# ')) for f in DOCS], got   # the README's pages
     assert page.locator('nav.bd-docs-nav p.caption').all_inner_texts()[:3] == ['Start here', 'Chapters', 'Appendices']
     page.goto(site['url'] + '02_noise.html')
     assert page.locator('a.left-prev').get_attribute('href') == '01a_lab.html'

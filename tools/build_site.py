@@ -289,11 +289,20 @@ def copy_pictures(md:str, src_dir:Path, dst_dir:Path):
         else: warn(f'{ref}: a picture shown in {src_dir.name} that does not exist')
 
 def readme_md(readme:Path, src:Path):
-    "The README as a page: its own title, links into `nbs/` made links to the pages."
+    "The README as a page: its own title, links into `nbs/` and `docs/` made links to the pages."
     md = readme.read_text()
     copy_pictures(md, readme.parent, src)
     md = re.sub(r'^#\s+.*$', '# About the project (README)', md, count=1, flags=re.MULTILINE)
-    return re.sub(r'\]\(nbs/', '](', md)
+    return re.sub(r'\]\((?:nbs|docs)/', '](', md)
+
+# the README's long sections, each a page of the site (`docs/`), in this order
+DOCS = ('prompts', 'speed', 'training', 'student', 'website', 'developers')
+
+def doc_md(page:Path, src:Path):
+    "A page of `docs/`: links to the notebooks (`../nbs/`) made links to their pages."
+    md = page.read_text()
+    copy_pictures(md, page.parent, src)
+    return re.sub(r'\]\(\.\./nbs/', '](', md)
 
 def stage(nbs:Path, src:Path, demo_html=None):
     "Write the Sphinx project into `src`: the processed notebooks, the README, conf.py and the site's static files."
@@ -313,9 +322,12 @@ def stage(nbs:Path, src:Path, demo_html=None):
             parts = {}
             for q in order: parts.setdefault(part_of(q), []).append(q.stem)
             tocs = [toctree(k, v) for k, v in parts.items()]
+            docs = [d for d in DOCS if (ROOT/'docs'/f'{d}.md').exists()]
+            for d in docs: (src/f'{d}.md').write_text(doc_md(ROOT/'docs'/f'{d}.md', src))
             if (ROOT/'README.md').exists():
                 (src/'readme.md').write_text(readme_md(ROOT/'README.md', src))
-                tocs.append(toctree('About', ['readme']))
+                docs.append('readme')
+            if docs: tocs.append(toctree('About', docs))
             out['cells'].append(_md_cell('\n'.join(tocs)))
         (src/p.name).write_text(json.dumps(out, indent=1))
     cfg = get_config()

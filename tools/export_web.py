@@ -1,6 +1,7 @@
 """The text-to-digit pipeline for the reader's browser: three ONNX models (text encoder, few-step student, decoder),
-`spec.json` (what the JavaScript needs besides them: the tokenizer, the words for spelling, the noise levels), and
-onnxruntime-web's wasm backend, its 14.8 MB binary shipped gzipped.
+`spec.json` (what the JavaScript needs besides them: the tokenizer, the words for spelling, the noise levels),
+`english.txt.gz` (the English dictionary's words, most frequent first, for spelling), and onnxruntime-web's wasm
+backend, its 14.8 MB binary shipped gzipped.
 
 Run: `python tools/export_web.py [--out _docs/_static/minidiff]` (after `npm ci --prefix tools`).
 `tools/build_site.py` imports it: `build_web(dest)` fills `dest`, `DEMO_HTML` goes on the home page."""
@@ -15,7 +16,8 @@ import minidiff
 from minidiff.autoencoder import load_autoencoder
 from minidiff.clip import DIGIT_WORDS, SubwordTokenizer, load_clip
 from minidiff.fewstep import DEFAULT_STEPS, LEVELS, MAX_STEPS, fewstep_sigmas, teacher_sigmas
-from minidiff.pipeline import GUIDANCE, READ_AS, load_unet
+from minidiff.pipeline import GUIDANCE, load_unet
+from minidiff.spelling import READ_AS, english_ranks
 from minidiff.samplers import sigma_to_t
 
 TOOLS = Path(__file__).resolve().parent
@@ -24,6 +26,7 @@ ORT = TOOLS/'node_modules'/'onnxruntime-web'
 ORT_FILES = ('ort.wasm.min.js', 'ort-wasm-simd-threaded.mjs')       # the wasm backend alone, and its loader
 WASM = 'ort-wasm-simd-threaded.wasm'                                # shipped as WASM + '.gz'
 JS_FILES = ('minidiff.js', 'demo.js')
+ENGLISH = 'english.txt.gz'                                         # `english_ranks()`' words, in order
 MODELS = ('text.onnx', 'fewstep.onnx', 'decoder.onnx')
 OPSET = 18
 
@@ -146,6 +149,7 @@ def make_spec(model, clip, vae)->dict:
         known=sorted(tok.words),                      # the words for spelling (`LatentDiffusionPipeline.known`)
         digit_words=list(DIGIT_WORDS),
         read_as=READ_AS,                              # how close a new word's vector is to a digit's to read as it
+        english=ENGLISH,                              # the English words, a line each, the most frequent first
         levels=levels, steps={k: _steps(model, k) for k in range(1, MAX_STEPS + 1)},
         max_steps=MAX_STEPS, default_steps=DEFAULT_STEPS,
         guidance=dict(lo=cfg.guidance_lo, hi=cfg.guidance_hi, default=GUIDANCE),
@@ -155,7 +159,8 @@ def make_spec(model, clip, vae)->dict:
                       opset=OPSET, onnxruntime_web=ort_version))
 
 def export_models(out:Path, unet='fewstep')->dict:
-    "Write `text.onnx`, `fewstep.onnx`, `decoder.onnx` and `spec.json` to `out`; returns their sizes in bytes."
+    """Write `text.onnx`, `fewstep.onnx`, `decoder.onnx`, `spec.json` and `english.txt.gz` to `out`; returns their
+    sizes in bytes."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model, clip, vae = load_models(unet)
@@ -173,7 +178,13 @@ def export_models(out:Path, unet='fewstep')->dict:
     _export(DecoderModel(vae), (x,), out/MODELS[2], ['latents'], ['digits'],
             dict(latents={0: 'batch'}, digits={0: 'batch'}))
     (out/'spec.json').write_text(json.dumps(make_spec(model, clip, vae), separators=(',', ':')))
-    return {f: (out/f).stat().st_size for f in (*MODELS, 'spec.json')}
+    write_english(out/ENGLISH)
+    return {f: (out/f).stat().st_size for f in (*MODELS, 'spec.json', ENGLISH)}
+
+def write_english(path:Path):
+    "The English words in `english_ranks()`' order (by frequency), a line each, gzipped (the same bytes each time)."
+    with open(path, 'wb') as raw, gzip.GzipFile(ENGLISH[:-3], 'wb', 9, raw, mtime=0) as gz:
+        gz.write('\n'.join(english_ranks()).encode())
 
 def build_web(dest:Path, unet='fewstep')->dict:
     """Everything the demo needs, in `dest` (the site's `_static/minidiff/`): the models and spec, `minidiff.js`

@@ -77,6 +77,7 @@
   /** What the status line adds about how the prompt was read. */
   function notes(r) {
     const out = Object.entries(r.fixes).map(([w, c]) => `read "${w}" as "${c}"`);
+    if (r.leftOut.length) out.push(`left out words it never learned: ${r.leftOut.join(', ')}`);
     if (r.unknown.length) out.push(`words it cannot place: ${r.unknown.join(', ')}`);
     if (r.cut) out.push('prompt cut short');
     return out.length ? ` (${out.join('; ')})` : '';

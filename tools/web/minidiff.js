@@ -9,7 +9,8 @@
                                          digit, each 28 rows of 28; bad input rejects with an Error saying what works
      minidiff.tokenize(prompt)           token ids as Python's `clip.tokenizer(prompt)[0].tolist()`: [L][1+G]
      minidiff.respell(prompt)            the prompt as the Python pipeline respells it ('a sevn' -> 'a seven')
-     minidiff.read(prompt)               {prompt: respelt, fixes: {sevn: 'seven'}, unknown: [...], cut: false}
+     minidiff.read(prompt)               {prompt: respelt, fixes: {sevn: 'seven'}, leftOut: ['pretty'], unknown: [...],
+                                         cut: false}
      minidiff.noise(seed, count)         the standard normal numbers `generate` draws for a seed
      minidiff.timings                    ms in each model during the last `generate`: {text, student: [...], decoder}
    tokenize, respell and read need the spec: after `await minidiff.loadSpec()` (or `ready()`).
@@ -53,9 +54,9 @@
   }
 
   /** Use a spec (spec.json's contents) for the tokenizer and spelling: `loadSpec` calls it; Node tests may. */
-  function useSpec(s) {
+  function useSpec(s, english) {
     const t = s.tokenizer, sp = t.specials;
-    const isWord = w => /^[a-z]+$/.test(w);
+    if (!Array.isArray(english)) throw new Error('minidiff: useSpec needs the English words (english.txt.gz) too');
     spec = s;
     tok = {
       pad: sp.indexOf('<pad>'), bos: sp.indexOf('<bos>'), eos: sp.indexOf('<eos>'), unk: sp.indexOf('<unk>'),
@@ -63,10 +64,13 @@
       gtoi: new Map(t.grams.map((g, i) => [g, i + 1])),            // 0 pads
       n: t.n, maxLen: t.max_len, seen: new Map(),
       known: new Set(s.known),
-      vocab: s.known.filter(w => w.length >= 3 && isWord(w)),    // what a misspelt word may be read as
       digits: s.digit_words,
+      rank: new Map(english.map((w, i) => [w, i])),               // English, most frequent first
+      nearDigits: new Map(),                                       // a string one edit from a digit's word -> those
     };
-    tok.longest = Math.max(...tok.vocab.map(w => w.length));
+    for (const d of tok.digits) for (const e of edits1(d)) tok.nearDigits.set(e, [...(tok.nearDigits.get(e) || []), d]);
+    tok.formWords = [...s.known].filter(w => !tok.digits.includes(w)).sort();
+    tok.stemsOf = new Map(tok.formWords.map(w => [w, stems(w)]));
     return spec;
   }
 
@@ -92,7 +96,7 @@
     return rows.map(([id, g]) => [id, ...g, ...new Array(G - g.length).fill(0)]);
   }
 
-  // ---- spelling (minidiff/pipeline.py): 'a sevn' is drawn as 'a seven' ----
+  // ---- spelling (minidiff/spelling.py): 'a sevn' is drawn as 'a seven', 'a pretty seven' as 'a seven' ----
   /** Every string one edit from `w`: a letter dropped, two neighbours swapped, one replaced or one added. */
   function edits1(w) {
     const out = new Set();
@@ -109,47 +113,105 @@
     return out;
   }
 
-  /** The known word each of `words` is one edit from, as Python's `spell`: those in `prefer` first, then the
-      one sharing the most n-grams; a tie, or none, leaves the word out. */
-  function spell(words, prefer) {
+  const SUFFIXES = ['s', 'es', 'd', 'ed', 'r', 'er', 'st', 'est', 'ing', 'ly'];
+  /** `word` and what it may be a form of, by its ending ('bigger': big, 'tinier': tiny): Python's `stems`. */
+  function stems(word) {
+    const out = new Set([word]);
+    for (const s of SUFFIXES) {
+      const b = word.slice(0, word.length - s.length);
+      if (!word.endsWith(s) || b.length < 3) continue;
+      out.add(b); out.add(b + 'e');
+      if (b[b.length - 1] === b[b.length - 2]) out.add(b.slice(0, -1));
+      if (b[b.length - 1] === 'i') out.add(b.slice(0, -1) + 'y');
+    }
+    return out;
+  }
+  const meets = (a, b) => [...a].some(x => b.has(x));
+  /** The known word (not a digit's) that `word` is a form of, or null: Python's `form_of`. */
+  function formOf(word) {
+    const t = need(), mine = stems(word);
+    return t.formWords.find(w => w !== word && meets(t.stemsOf.get(w), mine)) ?? null;
+  }
+  /** The digit's word `word` is one edit from or a form of, the most frequent if several: Python's `digit_of`. */
+  function digitOf(word) {
+    const t = need(), near = new Set(t.nearDigits.get(word) || []);
+    for (const s of stems(word)) if (t.digits.includes(s)) near.add(s);
+    const key = d => t.rank.has(d) ? t.rank.get(d) : t.digits.length;
+    return [...near].sort((a, b) => key(a) - key(b) || (a < b ? -1 : a > b ? 1 : 0))[0] ?? null;
+  }
+  const named = ws => new Set(ws.filter(w => /^[0-9]$/.test(w) || need().digits.includes(w))
+    .map(w => /^[0-9]$/.test(w) ? w : String(need().digits.indexOf(w))));
+
+  /** The word each misspelt word is read as: Python's `spell` (a digit's word first where the prompt names no digit,
+      then the model's words, then English, by frequency; never another digit than those named). */
+  function spell(words, digits) {
     const t = need(), out = new Map();
+    const allowed = new Set([...digits].map(d => t.digits[+d]));
+    const last = t.rank.size;
     for (const w of new Set(words)) {
-      if (w.length < 2 || !/^[a-z]+$/.test(w) || t.known.has(w)) continue;
-      if (w.length > t.longest + 1) continue;      // no known word is one edit away (and a pasted essay stays quick)
-      const e = edits1(w);
-      let near = t.vocab.filter(v => e.has(v));
-      const wanted = near.filter(v => prefer.includes(v));
-      if (wanted.length || w.length < 3) near = wanted;
-      if (near.length > 1) {
-        const mine = new Set(ngrams(w));
-        const shared = near.map(c => [...new Set(ngrams(c))].filter(g => mine.has(g)).length);
-        near = near.filter((c, i) => shared[i] === Math.max(...shared));
-      }
-      if (near.length === 1) out.set(w, near[0]);
+      if (w.length < 2 || !/^[a-z]+$/.test(w) || t.known.has(w) || t.rank.has(w)) continue;
+      let near = [...edits1(w)].filter(c => (t.known.has(c) && c.length >= 3 && /^[a-z]+$/.test(c)) || t.rank.has(c));
+      if (digits.size) near = near.filter(c => !t.digits.includes(c) || allowed.has(c));
+      const wanted = new Set(near.filter(c => t.digits.includes(c) && !digits.size));
+      if (w.length < 3) near = [...wanted];
+      const key = c => [wanted.has(c) ? 0 : 1, t.known.has(c) ? 0 : 1, t.rank.has(c) ? t.rank.get(c) : last];
+      const cmp = (a, b) => {
+        const ka = key(a), kb = key(b);
+        for (let i = 0; i < 3; i++) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+        return a < b ? -1 : a > b ? 1 : 0;
+      };
+      if (near.length) out.set(w, near.sort(cmp)[0]);
     }
     return out;
   }
 
-  const digitsNamed = ws => ws.some(w => /^[0-9]$/.test(w) || need().digits.includes(w));
-
-  /** The misspelt words of a prompt and the known words read for them (a digit's word preferred when the prompt
-      names no digit): Python's `prompt_fixes`. */
-  function promptFixes(prompt) {
+  /** How a prompt's new words are read: Python's `read_prompt` (misspellings corrected, English never: a form of a
+      known word read from its letters, any other left out; no word adds a digit; a prompt naming none reads one). */
+  function readPrompt(prompt) {
     const t = need(), ws = splitWords(prompt);
-    return spell(ws.filter(w => !t.known.has(w)), digitsNamed(ws) ? [] : t.digits);
+    const digits = named(ws.filter(w => t.known.has(w)));
+    const fresh = [...new Set(ws)].filter(w => /^[a-z]+$/.test(w) && !t.known.has(w));
+    const r = {fixes: new Map(), asDigit: new Map(), leftOut: [], forms: []}, eng = new Map();
+    for (const [w, c] of spell(fresh, digits)) (t.known.has(c) ? r.fixes : eng).set(w, c);
+    for (const w of fresh) if (t.rank.has(w)) eng.set(w, w);
+    for (const d of named([...r.fixes.values()])) digits.add(d);
+    const found = new Map();
+    for (const [w, e] of eng) {
+      const d = digitOf(e);
+      if (d !== null && !digits.size) found.set(w, d);
+      else if (d !== null && stems(e).has(d) && digits.has(String(t.digits.indexOf(d)))) r.forms.push(w);
+      else if (d === null && formOf(e) !== null) r.forms.push(w);
+      else r.leftOut.push(w);
+      if (w !== e && r.forms.includes(w)) r.fixes.set(w, e);
+    }
+    if (found.size) {      // one digit: from the English word least likely meant as itself, the rarest
+      const w = [...found.keys()].reduce((a, b) => {
+        const ra = t.rank.get(eng.get(a)), rb = t.rank.get(eng.get(b));
+        return rb > ra || (rb === ra && b > a) ? b : a;
+      });
+      r.asDigit.set(w, found.get(w));
+      found.delete(w);
+      r.leftOut.push(...found.keys());
+    }
+    return r;
   }
+  /** Each word read as another, or as nothing (''): Python's `Reading.changes`. */
+  const changes = r => new Map([...r.fixes, ...r.asDigit, ...r.leftOut.map(w => [w, ''])]);
 
   /** The prompt as the pipeline draws it: Python's `respell(p, prompt_fixes(p, pipe.known))`. */
   function respell(prompt) {
-    const fixes = promptFixes(prompt), ws = splitWords(prompt);
-    return ws.some(w => fixes.has(w)) ? ws.map(w => fixes.has(w) ? fixes.get(w) : w).join(' ') : prompt;
+    const fixes = changes(readPrompt(prompt)), ws = splitWords(prompt);
+    if (!ws.some(w => fixes.has(w))) return prompt;
+    return ws.map(w => fixes.has(w) ? fixes.get(w) : w).filter(Boolean).join(' ');
   }
 
-  /** How a prompt is read: respelt, its fixes, the words the encoder cannot place, and whether it was cut. */
+  /** How a prompt is read: respelt, the words read as others, those left out, the words the encoder cannot place,
+      and whether it was cut. */
   function read(prompt) {
-    const t = need(), respelt = respell(prompt), ws = pieces(respelt);
+    const t = need(), r = readPrompt(prompt), respelt = respell(prompt), ws = pieces(respelt);
     const unknown = [...new Set(ws.filter(w => /[a-z0-9]/.test(w) && !t.stoi.has(w) && !wordGrams(w).length))];
-    return {prompt: respelt, fixes: Object.fromEntries(promptFixes(prompt)), unknown, cut: ws.length > t.maxLen - 2};
+    return {prompt: respelt, fixes: Object.fromEntries([...r.fixes, ...r.asDigit]), leftOut: r.leftOut, unknown,
+            cut: ws.length > t.maxLen - 2};
   }
 
   // ---- noise ----
@@ -181,24 +243,29 @@
     return new Uint8Array(await r.arrayBuffer());
   }
 
-  /** Load spec.json (small): enough for tokenize, respell, read and the checks of `generate`. */
+  /** Bytes unzipped, unless a server that sent them with Content-Encoding: gzip has unzipped them already. */
+  async function gunzip(b) {
+    if (b[0] !== 0x1f || b[1] !== 0x8b) return b.buffer;
+    if (typeof DecompressionStream === 'undefined') {
+      throw new Error('minidiff: this browser cannot unzip the demo\'s files (no DecompressionStream); ' +
+                      'a recent Chrome, Edge, Firefox or Safari can');
+    }
+    return new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+  }
+
+  /** Load spec.json and the English words: enough for tokenize, respell, read and the checks of `generate`. */
   function loadSpec() {
-    if (!specP) specP = fetchBytes('spec.json').then(b => useSpec(JSON.parse(new TextDecoder().decode(b))));
+    const text = b => new TextDecoder().decode(b);
+    if (!specP) specP = fetchBytes('spec.json').then(async b => {
+      const s = JSON.parse(text(b));
+      return useSpec(s, text(await gunzip(await fetchBytes(s.english))).split('\n'));
+    });
     specP.catch(() => { specP = null; });         // a failed load may be tried again
     return specP;
   }
 
   /** ORT's wasm binary, stored gzipped (14.8 MB -> 3.8 MB). */
-  async function wasmBinary() {
-    const b = await fetchBytes(WASM_GZ);
-    // a server that sends it with Content-Encoding: gzip has unzipped it already
-    if (b[0] !== 0x1f || b[1] !== 0x8b) return b.buffer;
-    if (typeof DecompressionStream === 'undefined') {
-      throw new Error('minidiff: this browser cannot unzip the model runtime (no DecompressionStream); ' +
-                      'a recent Chrome, Edge, Firefox or Safari can');
-    }
-    return new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
-  }
+  const wasmBinary = async () => gunzip(await fetchBytes(WASM_GZ));
 
   async function load() {
     const ort = root.ort;
@@ -238,8 +305,9 @@
     if (!prompt.trim()) throw new Error('prompt is empty: say which digit to draw, e.g. "a thick seven"');
     const r = read(prompt), t = need();
     if (!pieces(r.prompt).some(w => /[a-z0-9]/.test(w) && (t.stoi.has(w) || wordGrams(w).length))) {
-      throw new Error(`prompt ${show(prompt)}: no word the text encoder can read; it reads English words such as ` +
-                      '"a thick seven", "the number 3 leaning right" or "a tiny 0"');
+      const left = r.leftOut.length ? ` (it never learned ${r.leftOut.join(', ')})` : '';
+      throw new Error(`prompt ${show(prompt)}: no word the text encoder ${left ? 'knows' : 'can read'}${left}; it ` +
+                      'reads English words such as "a thick seven", "the number 3 leaning right" or "a tiny 0"');
     }
     return r.prompt;
   }
@@ -386,7 +454,7 @@
   }
 
   const api = {ready, loadSpec, useSpec, generate, tokenize, respell, read, noise, BASE,
-               get spec() { return spec; }, get timings() { return timings; }, _text: {fold, normalise, splitWords, ngrams, edits1}};
+               get spec() { return spec; }, get timings() { return timings; }, _text: {fold, normalise, splitWords, ngrams, edits1, stems}};
   root.minidiff = api;
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
 })(typeof window !== 'undefined' ? window : globalThis);
