@@ -67,8 +67,8 @@ def check_digits(digits, n:int)->torch.Tensor:
     return d
 
 # %% ../nbs/07_conditional.ipynb #d19f0004
-# the full recipe: about 31 min of an idle 2-core Intel Xeon, AMX-BF16 (bench/bench_train.py, figures/train_all.json);
-# the speed-run `--quick` (3 epochs from the denoiser, min-SNR-5) 4.6 min
+# bench/bench_train.py (figures/train_all.json), idle 2-core Intel Xeon with AMX-BF16: the full recipe about 31 min;
+# the speed-run `--quick` (3 epochs starting from 03's unconditional weights, 03's min-SNR-5 loss weighting) 4.6 min
 CONDITIONAL_FIT = replace(DENOISER_FIT, epochs=20)   # the recipe: the denoiser's, trained twice as long (`minidiff train conditional`)
 # the default scale for the shipped model: its best trade-off of FID against class accuracy,
 # measured below
@@ -79,7 +79,7 @@ def generate_digits(
     model:UNet, # A label-conditioned noise predictor (`n_classes=10`)
     digits, # The digit to make (0-9) or one per image
     n:int|None=None, # How many (default: one per entry of `digits`, or 16 for a single digit)
-    steps:int=20, # Model evaluations per digit (guidance doubles the batch, not the steps)
+    steps:int=20, # Sampler steps (`model_evals` gives the NFE; guidance doubles it)
     guidance:float|None=None, # Guidance scale w (1: plain conditional, 0: unconditional); default `GUIDANCE`
     sampler:str='dpmpp_2m', # A sampler from `minidiff.samplers.SAMPLERS`
     seed:int|None=0, # Seed: the same seed gives the same digits

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 from .core import in_test, to_pm1
 from .mnist_files import load_mnist   # appendix 96: fetched once, checked, cached
-_all_ = ['load_mnist']
+_all_ = ['load_mnist']   # nbdev: also export load_mnist from minidiff.data
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'CHANGES', 'digits_to_float', 'get_dls', 'training_digits', 'random_digits', 'as_mnist',
@@ -37,8 +37,9 @@ def get_dls(
     """DataLoaders `(train, test)` of `(x [bs,1,28,28] float, y [bs] long)` batches; train is
     shuffled."""
     x_train, y_train, x_test, y_test = load_mnist(cache_dir=cache_dir)
-    if in_test(): num_workers = 0  # worker processes hang under test runners
+    if in_test(): num_workers = 0  # under tests: no worker processes
     ds = lambda x, y: TensorDataset(digits_to_float(x, pm1), y.long())
+    # drop_last: every training batch full (60000//bs of them); the test loader needs no gradients, so twice the batch
     return (DataLoader(ds(x_train, y_train), bs, shuffle=True, drop_last=True, num_workers=num_workers),
             DataLoader(ds(x_test, y_test), bs*2, shuffle=False, num_workers=num_workers))
 
@@ -109,7 +110,7 @@ def as_mnist(im, # A PIL image: any mode, any size
 # %% ../nbs/01_data.ipynb #197f5345
 def image_folder(
     path, # A folder with one subfolder of images per label
-    min_labels:int=1, # Refuse fewer labels than this (2 for a model told the label)
+    min_labels:int=1, # Refuse fewer labels than this (2 for 07's label-guided model)
     verbose:bool=True, # Say once why each kind of change was made
 )->tuple:
     """The images under `path` made like MNIST's digits: `(x [N,1,28,28] in [-1, 1], y [N] long,

@@ -90,6 +90,7 @@ def distill_data(
                 x = z + sig[lv].item()*torch.randn(z.shape, generator=g).to(dev)
                 add(x, lv, sample_dpmpp_2m(D, x, sig[lv:], disable=True).float())
     L = max(r[4].shape[1] for r in rows)
+    # token ids [B,L] or, with 09's word pieces, [B,L,1+G] (a word id, then its n-grams'): padded to the longest L
     pad = lambda i: F.pad(i, (0, 0, 0, L - i.shape[1]) if i.ndim == 3 else (0, L - i.shape[1]))
     return dict(x=torch.cat([r[0] for r in rows]), level=torch.cat([torch.full((len(r[0]),), r[1]) for r in rows]),
                 z=torch.cat([r[2] for r in rows]), guidance=torch.cat([torch.full((len(r[0]),), r[3]) for r in rows]),
@@ -124,6 +125,7 @@ class FewStepUNet(TextUNet):
     def embed(self, x, t, c)->tuple:
         *c, w = c                                        # (tokens, mask, pooled), guidance [B]
         emb, extra = super().embed(x, t, tuple(c))
+        # 100*w: scales 1 to 3 read as steps 100 to 300, within the range the step embedding was built for
         return emb + self.guidance_emb(timestep_embedding(100*w, self.cfg.emb_dim).to(emb.dtype)), extra
 
     def denoise(self,
@@ -203,7 +205,8 @@ def sample_fewstep(
 # %% ../nbs/12_fewstep.ipynb #f189afa6
 # the recipe of the shipped student: 8,192 prompts (five training rows each), 6.5 passes in batches of 256
 # (1,040 steps), the last fifth with the perceptual distance too; its time on a 2-core CPU is in the weights README.
-# Training steps buy more than prompts: the budget goes to them
+# Training steps buy more than prompts, so the budget goes to them
+# (minidiff/weights/README.md, "what the recipe's budget bought")
 FEWSTEP_FIT = FitConfig(epochs=6.5, bs=256, lr=1e-3, warmup=0.02, ema=0.997)
 
 N_PROMPTS = 8_192
@@ -297,7 +300,8 @@ def load_fewstep(name='fewstep', device=None)->FewStepUNet:
     return load_weights(name, FewStepUNet, FewStepConfig, device, stem='fewstep')
 
 # %% ../nbs/12_fewstep.ipynb #77f7b050
-DEFAULT_STEPS = 4   # the pipeline's steps for a student unless asked
+# the pipeline's steps for a student unless asked (in the benchmark below, the most right digits on plain prompts)
+DEFAULT_STEPS = 4
 
 def check_student_call(cfg:FewStepConfig, # The student's config
                        steps, # `num_inference_steps` as given (None: `DEFAULT_STEPS`)

@@ -45,7 +45,8 @@ def climb_classifier(judge, x:torch.Tensor, digit:int, steps:int=100, lr:float=0
     x = x.detach().clone()
     for i in range(steps):
         g = grad_backward(lambda z: digit_score(judge, z, digit).sum(), x)
-        x = (x + lr * g / g.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1) * 28).clamp(-1, 1).detach()  # a normalised step
+        # a step of norm 28*lr: an rms change of lr per pixel
+        x = (x + lr * g / g.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1) * 28).clamp(-1, 1).detach()
         if callback: callback(i, x)
     return x
 

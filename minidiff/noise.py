@@ -89,6 +89,6 @@ def add_noise(
     if noise is None: noise = torch.randn_like(x0)
     elif noise.shape != x0.shape:
         raise ValueError(f'noise: expected shape {list(x0.shape)}, got {list(noise.shape)}')
-    # float64 cast on the CPU: MPS has no float64
+    # index the float64 table on the CPU: Apple GPUs (MPS) have no float64
     ab = sched.alpha_bar[t.cpu()].to(x0.dtype).to(x0.device).view(-1, 1, 1, 1)
     return ab.sqrt()*x0 + (1 - ab).sqrt()*noise, noise
