@@ -155,7 +155,7 @@ def predict_noise(
 
 # %% ../nbs/03_denoiser.ipynb #a5cda907
 # the recipe of the shipped noise predictor
-# the full recipe: about 15 min of an idle 2-core Intel Xeon, native bf16 (bench/bench_train.py, figures/train_all.json);
+# the full recipe: about 15 min, idle 2-core Intel Xeon, native bf16 (bench/bench_train.py, figures/train_all.json);
 # the short recipe `minidiff train denoiser --quick` (3 epochs, min-SNR-5 weighting) about 4.5 min
 DENOISER_FIT = FitConfig(epochs=10, bs=128, lr=3e-3, warmup=0.02, ema=0.999)
 
